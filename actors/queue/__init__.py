@@ -1,0 +1,1 @@
+"""The operation queue: plugin operations as first-class, journaled, cancellable records."""

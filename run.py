@@ -1,0 +1,122 @@
+"""Boot Plugvisor: command line, supervision tree, HTTP, signals and systemd notification."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from actors.system import Settings, System, build_system
+from supervision.systemd import Notifier
+from web.app import create_app
+from web.logging_setup import configure_logging
+
+log = structlog.get_logger("plugvisor")
+
+EXIT_OK = 0
+EXIT_TREE_FAILED = 1
+EXIT_START_FAILED = 2
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"PLUGVISOR_{name.upper().replace('-', '_')}", default)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Settings:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Plugvisor: the plugin supervisor. Every option can also be set as "
+        "PLUGVISOR_<NAME> in the environment (e.g. PLUGVISOR_PORT=8080).",
+    )
+    parser.add_argument("--host", default=_env("host", defaults.host))
+    parser.add_argument("--port", type=int, default=int(_env("port", str(defaults.port))))
+    parser.add_argument("--data-dir", default=_env("data_dir", str(defaults.data_dir)))
+    parser.add_argument(
+        "--registry-url",
+        default=_env("registry_url", defaults.registry_url),
+        help="plugin registry (plugins.json) as an http(s) URL or a local path",
+    )
+    default_format = "console" if sys.stderr.isatty() else "json"
+    parser.add_argument(
+        "--log-format", choices=("console", "json"), default=_env("log_format", default_format)
+    )
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error("--port must be between 1 and 65535")
+    return Settings(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data_dir),
+        registry_url=args.registry_url,
+        log_format=args.log_format,
+    )
+
+
+async def serve(settings: Settings) -> int:
+    notifier = Notifier.from_env()
+    notifier.status("Starting")
+    system: System = build_system(settings)
+    try:
+        await system.tree.start()
+    except Exception:
+        log.exception("start_failed")
+        notifier.status("Start failed")
+        return EXIT_START_FAILED
+    runner = web.AppRunner(create_app(system), handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+    except OSError as exc:
+        log.error("bind_failed", host=settings.host, port=settings.port, error=exc.strerror)
+        await runner.cleanup()
+        await system.tree.stop()
+        return EXIT_START_FAILED
+    url = f"http://{settings.host}:{settings.port}/"
+    print(f"Plugvisor serving on {url}", flush=True)
+    log.info("serving", url=url, data_dir=str(system.paths.root))
+    notifier.ready()
+    notifier.status("Running")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    watchdog = asyncio.create_task(notifier.run_watchdog(lambda: system.tree.healthy))
+    tree_exit = asyncio.create_task(system.tree.wait_exit())
+    stop_wait = asyncio.create_task(stop.wait())
+    await asyncio.wait({tree_exit, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+    gave_up = tree_exit.done() and tree_exit.result().failed
+
+    notifier.stopping()
+    notifier.status("Stopping")
+    log.info("stopping", reason="supervision tree gave up" if gave_up else "signal")
+    watchdog.cancel()
+    stop_wait.cancel()
+    try:
+        async with asyncio.timeout(settings.shutdown_timeout_s):
+            await runner.cleanup()
+    except TimeoutError:
+        log.warning("http_shutdown_timeout")
+    await system.tree.stop()
+    tree_exit.cancel()
+    log.info("stopped", exit_code=EXIT_TREE_FAILED if gave_up else EXIT_OK)
+    return EXIT_TREE_FAILED if gave_up else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_args(argv)
+    configure_logging(settings.log_format)
+    return asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""The queue actor with a controllable executor: lanes, limit, dedupe, cancel, deadline, journal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.errors import ErrorCode, PlugvisorError
+from actors.events import Event, EventBus
+from actors.queue.actor import OperationQueue, QueueSettings
+from actors.queue.executor import Commit, Report
+from actors.queue.journal import Journal
+from actors.queue.messages import CancelOperation, Enqueue, GetOperation, ListOperations
+from actors.queue.records import Operation
+from actors.queue.waiting import wait_for_operation
+from supervision import ActorRef, ChildSpec, Supervisor
+
+
+class GatedExecutor:
+    """Each operation waits at a gate the test opens; the test sees starts and rollbacks."""
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Event] = {}
+        self.started: list[str] = []
+        self.started_event = asyncio.Event()
+        self.rolled_back: list[str] = []
+        self.fail: set[str] = set()
+        self.hang: set[str] = set()
+
+    def gate(self, plugin_id: str) -> asyncio.Event:
+        return self.gates.setdefault(plugin_id, asyncio.Event())
+
+    async def prepare(self, op: Operation, report: Report, payload: bytes | None) -> Commit:
+        key = f"{op.operation_type}:{op.plugin_id}"
+        self.started.append(key)
+        self.started_event.set()
+        report("resolving", 0.1, "Resolving")
+        try:
+            if op.plugin_id in self.hang:
+                await asyncio.Event().wait()
+            await self.gate(op.plugin_id or "").wait()
+        except asyncio.CancelledError:
+            self.rolled_back.append(key)
+            raise
+        if op.plugin_id in self.fail:
+            raise PlugvisorError(ErrorCode.PLUGIN_INSTALL_FAILED, "Manifest is not valid JSON")
+        report("activating", 0.9, "Activating")
+
+        async def commit() -> dict[str, Any]:
+            return {"plugin_id": op.plugin_id, "message": f"Plugin {op.plugin_id} done"}
+
+        return commit
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, settings: QueueSettings) -> None:
+        self.tmp_path = tmp_path
+        self.settings = settings
+        self.bus = EventBus()
+        self.executor = GatedExecutor()
+        self.events: list[Event] = []
+        self.history: list[dict[str, Any]] = []
+        self.bus.subscribe(self.events.append)
+        self.tree: Supervisor | None = None
+
+    async def start(self) -> ActorRef:
+        journal = Journal(self.tmp_path, retention=self.settings.retention)
+        self.tree = Supervisor(
+            "test",
+            [
+                ChildSpec(
+                    "queue",
+                    lambda: OperationQueue(
+                        journal,
+                        self.executor,
+                        self.bus,
+                        settings=self.settings,
+                        record_history=lambda op: self.history.append(op.to_dict()),
+                    ),
+                )
+            ],
+        )
+        await self.tree.start()
+        return self.tree.ref("queue")
+
+    async def stop(self) -> None:
+        if self.tree is not None:
+            await self.tree.stop()
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    h = Harness(tmp_path, QueueSettings(concurrency=1, deadline_s=30.0))
+    yield h
+    await h.stop()
+
+
+async def test_operation_runs_to_completion_with_stages(harness: Harness) -> None:
+    queue = await harness.start()
+    receipt = await queue.ask(Enqueue("install", "clock", {"branch": "main"}))
+    assert receipt["status"] == "pending" and receipt["position"] == 0
+    assert receipt["deduplicated"] is False
+    harness.executor.gate("clock").set()
+    record = await wait_for_operation(harness.bus, queue, receipt["operation_id"], timeout=10)
+    assert record is not None
+    assert record["status"] == "completed"
+    assert record["progress"] == 1.0
+    assert record["stage"] == "done"
+    assert record["result"] == {"plugin_id": "clock", "message": "Plugin clock done"}
+    assert record["message"] == "Plugin clock done"
+    stages = [
+        e.data["stage"] for e in harness.events if e.data["operation_id"] == receipt["operation_id"]
+    ]
+    assert stages[0] == "queued" and "resolving" in stages and "activating" in stages
+    assert stages[-1] == "done"
+    assert [h["status"] for h in harness.history] == ["completed"]
+
+
+async def test_identical_request_is_deduplicated(harness: Harness) -> None:
+    queue = await harness.start()
+    first = await queue.ask(Enqueue("install", "clock", {"branch": "main"}))
+    second = await queue.ask(Enqueue("install", "clock", {"branch": "main"}))
+    other = await queue.ask(Enqueue("install", "clock", {"branch": "dev"}))
+    assert second["operation_id"] == first["operation_id"]
+    assert second["deduplicated"] is True
+    assert other["operation_id"] != first["operation_id"]
+
+
+async def test_one_plugin_runs_in_arrival_order(harness: Harness) -> None:
+    harness.settings = QueueSettings(concurrency=4)
+    queue = await harness.start()
+    install = await queue.ask(Enqueue("install", "clock"))
+    uninstall = await queue.ask(Enqueue("uninstall", "clock"))
+    await wait_until(lambda: harness.executor.started == ["install:clock"])
+    record = await queue.ask(GetOperation(uninstall["operation_id"]))
+    assert record["status"] == "pending" and record["position"] == 0
+    harness.executor.gate("clock").set()
+    done = await wait_for_operation(harness.bus, queue, uninstall["operation_id"], timeout=10)
+    assert done is not None and done["status"] == "completed"
+    assert harness.executor.started == ["install:clock", "uninstall:clock"]
+    first = await queue.ask(GetOperation(install["operation_id"]))
+    assert first["completed_at"] <= done["started_at"]
+
+
+async def test_concurrency_limit_bounds_running_operations(harness: Harness) -> None:
+    harness.settings = QueueSettings(concurrency=2)
+    queue = await harness.start()
+    for plugin in ("a", "b", "c"):
+        await queue.ask(Enqueue("install", plugin))
+    await wait_until(lambda: len(harness.executor.started) == 2)
+    active = await queue.ask(ListOperations())
+    assert [(op["plugin_id"], op["status"], op["position"]) for op in active] == [
+        ("a", "running", None),
+        ("b", "running", None),
+        ("c", "pending", 0),
+    ]
+    harness.executor.gate("a").set()
+    await wait_until(lambda: len(harness.executor.started) == 3)
+    assert harness.executor.started == ["install:a", "install:b", "install:c"]
+
+
+async def test_hung_operation_blocks_nobody_beyond_the_limit_and_is_cancelled(
+    harness: Harness,
+) -> None:
+    harness.settings = QueueSettings(concurrency=2)
+    harness.executor.hang.add("stuck")
+    queue = await harness.start()
+    stuck = await queue.ask(Enqueue("install", "stuck"))
+    fine = await queue.ask(Enqueue("install", "fine"))
+    harness.executor.gate("fine").set()
+    done = await wait_for_operation(harness.bus, queue, fine["operation_id"], timeout=10)
+    assert done is not None and done["status"] == "completed"
+    answer = await queue.ask(CancelOperation(stuck["operation_id"]))
+    assert answer["operation_id"] == stuck["operation_id"]
+    final = await wait_for_operation(harness.bus, queue, stuck["operation_id"], timeout=10)
+    assert final is not None and final["status"] == "cancelled"
+    assert harness.executor.rolled_back == ["install:stuck"]
+
+
+async def test_cancel_pending_at_once_and_finished_is_a_conflict(harness: Harness) -> None:
+    queue = await harness.start()
+    running = await queue.ask(Enqueue("install", "a"))
+    pending = await queue.ask(Enqueue("install", "b"))
+    cancelled = await queue.ask(CancelOperation(pending["operation_id"]))
+    assert cancelled["status"] == "cancelled"
+    assert harness.executor.started == ["install:a"]
+    harness.executor.gate("a").set()
+    await wait_for_operation(harness.bus, queue, running["operation_id"], timeout=10)
+    with pytest.raises(PlugvisorError) as info:
+        await queue.ask(CancelOperation(running["operation_id"]))
+    assert info.value.code is ErrorCode.PLUGIN_OPERATION_CONFLICT
+    with pytest.raises(PlugvisorError) as missing:
+        await queue.ask(GetOperation("nope"))
+    assert missing.value.code is ErrorCode.OPERATION_NOT_FOUND
+
+
+async def test_deadline_ends_in_timed_out_and_rolls_back(harness: Harness) -> None:
+    harness.settings = QueueSettings(deadline_s=0.2)
+    harness.executor.hang.add("slow")
+    queue = await harness.start()
+    receipt = await queue.ask(Enqueue("install", "slow"))
+    final = await wait_for_operation(harness.bus, queue, receipt["operation_id"], timeout=10)
+    assert final is not None and final["status"] == "timed_out"
+    assert final["error"]["error_code"] == "TIMEOUT"
+    assert harness.executor.rolled_back == ["install:slow"]
+
+
+async def test_failure_is_recorded_with_its_code(harness: Harness) -> None:
+    harness.executor.fail.add("broken")
+    harness.executor.gate("broken").set()
+    queue = await harness.start()
+    receipt = await queue.ask(Enqueue("install", "broken"))
+    final = await wait_for_operation(harness.bus, queue, receipt["operation_id"], timeout=10)
+    assert final is not None and final["status"] == "failed"
+    assert final["error"] == {
+        "error_code": "PLUGIN_INSTALL_FAILED",
+        "message": "Manifest is not valid JSON",
+    }
+    assert [h["status"] for h in harness.history] == ["failed"]
+
+
+async def test_restart_marks_unfinished_operations_interrupted_and_keeps_ids(
+    tmp_path: Path,
+) -> None:
+    first = Harness(tmp_path, QueueSettings())
+    queue = await first.start()
+    first.executor.gate("done").set()
+    done = await queue.ask(Enqueue("install", "done"))
+    await wait_for_operation(first.bus, queue, done["operation_id"], timeout=10)
+    running = await queue.ask(Enqueue("install", "running"))
+    waiting = await queue.ask(Enqueue("install", "waiting"))
+    await wait_until(lambda: "install:running" in first.executor.started)
+    await first.stop()
+
+    second = Harness(tmp_path, QueueSettings())
+    queue = await second.start()
+    try:
+        assert (await queue.ask(GetOperation(done["operation_id"])))["status"] == "completed"
+        for receipt in (running, waiting):
+            record = await queue.ask(GetOperation(receipt["operation_id"]))
+            assert record["status"] == "interrupted"
+            assert record["completed_at"] is not None
+        assert await queue.ask(ListOperations()) == []
+        assert sorted(h["status"] for h in second.history) == ["interrupted", "interrupted"]
+    finally:
+        await second.stop()

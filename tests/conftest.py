@@ -1,0 +1,48 @@
+"""Fixtures shared by the whole suite: a real system on a real aiohttp server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from actors.system import Settings, System, build_system
+from web.app import create_app
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "ledmatrix-plugins"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    registry = tmp_path / "registry.json"
+    registry.write_text('{"plugins": []}')
+    return Settings(data_dir=tmp_path / "data", registry_url=str(registry))
+
+
+@pytest.fixture
+async def running_system(settings: Settings) -> AsyncIterator[System]:
+    system = build_system(settings)
+    await system.tree.start()
+    try:
+        yield system
+    finally:
+        await system.tree.stop()
+
+
+@pytest.fixture
+async def client(running_system: System) -> AsyncIterator[TestClient]:
+    server = TestServer(create_app(running_system), host="127.0.0.1")
+    async with TestClient(server) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def with_settings(settings: Settings) -> Callable[..., Settings]:
+    def make(**changes: object) -> Settings:
+        return replace(settings, **changes)
+
+    return make

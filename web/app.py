@@ -1,0 +1,24 @@
+"""The aiohttp application factory: middleware, limits and every route module, wired explicitly."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from actors.system import System
+from web import keys
+from web.http import ARCHIVE_BODY_LIMIT
+from web.middleware import envelope_middleware
+from web.routes import config, health
+
+
+def create_app(system: System) -> web.Application:
+    # The archive upload is the largest body any route takes; every other route
+    # enforces the 1 MiB JSON limit itself while reading (web.http.read_body).
+    app = web.Application(
+        middlewares=[envelope_middleware], client_max_size=ARCHIVE_BODY_LIMIT + 64 * 1024
+    )
+    app[keys.SYSTEM] = system
+    health.setup(app)
+    # --- route modules are added here by each issue ---
+    config.setup(app)
+    return app
