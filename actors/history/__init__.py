@@ -1,0 +1,24 @@
+"""Operation history: append-only JSON Lines in ``history/``, written only by the history actor."""
+
+from actors.history.actor import HistoryActor
+from actors.history.messages import (
+    FindOperation,
+    GetHistoryStats,
+    NoteOperation,
+    QueryHistory,
+    RecordConfigEvent,
+    RecordOperation,
+)
+from actors.history.store import HistoryLimits, HistoryPage
+
+__all__ = [
+    "FindOperation",
+    "GetHistoryStats",
+    "HistoryActor",
+    "HistoryLimits",
+    "HistoryPage",
+    "NoteOperation",
+    "QueryHistory",
+    "RecordConfigEvent",
+    "RecordOperation",
+]
