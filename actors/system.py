@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actors.config_store import make_config_store
+from actors.catalog.actor import Catalog
+from actors.config_store.actor import ConfigStore
+from actors.config_store.schemas import PluginSchemas, SystemSchemas
+from actors.config_store.storage import ConfigFiles
 from actors.events import EventBus
+from actors.fsio import Syncer
+from actors.history.actor import HistoryActor
+from actors.history.messages import NoteOperation
+from actors.history.store import HistoryLimits
+from actors.installer import Installer, PipOptions, Registry
 from actors.paths import DataPaths
+from actors.queue.actor import OperationQueue, QueueSettings
+from actors.queue.journal import Journal
+from actors.queue.plugin_executor import PluginExecutor
+from actors.queue.records import Operation
+from actors.state.actor import StateActor
 from actors.timeutil import now_iso
-from supervision import ActorRef, ChildSpec, Supervisor
+from supervision import ActorRef, ChildSpec, MailboxFull, Supervisor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config" / "default_config.json"
 DEFAULT_REGISTRY_URL = (
     "https://raw.githubusercontent.com/ChuckBuilds/ledmatrix-plugins/main/plugins.json"
 )
@@ -28,6 +43,14 @@ class Settings:
     log_format: str = "console"
     ask_timeout_s: float = 10.0
     shutdown_timeout_s: float = 10.0
+    queue_concurrency: int = 1
+    operation_deadline_s: float = 600.0
+    operation_retention: int = 1000
+    backups_keep: int = 5
+    history_max_file_bytes: int = 4 * 1024 * 1024
+    history_max_total_bytes: int = 64 * 1024 * 1024
+    pip: PipOptions = field(default_factory=PipOptions)
+    fsync_delay_s: float = 0.0  # benchmarks only: imitate an SD card's fsync latency
 
 
 @dataclass(slots=True)
@@ -48,17 +71,80 @@ class System:
 
 
 def build_system(settings: Settings) -> System:
-    """Lay out the data directory and build (not start) the supervision tree."""
+    """Lay out the data directory and build (not start) the supervision tree.
+
+    Start order matters: history first (it records the config events of everyone after
+    it), then the config store and the state the queue's work updates, the catalog, and
+    the queue last, so that it only runs operations once everything it needs is up.
+    """
     paths = DataPaths(settings.data_dir.resolve())
     paths.ensure()
     bus = EventBus()
-    children: list[ChildSpec] = []
-    # --- child specs (in start order) are added here by each actor's issue ---
-    children.append(ChildSpec("config_store", make_config_store(paths, bus)))
-    tree = Supervisor("root", children, max_restarts=5, period=60.0)
+    syncer = Syncer(settings.fsync_delay_s)
+    registry = Registry(settings.registry_url, paths.cache_dir, timeout_s=5.0, attempts=2)
+    installer = Installer(paths, registry, pip=settings.pip, syncer=syncer)
+    refs: dict[str, ActorRef] = {}
+
+    def config_store() -> ConfigStore:
+        system_schemas = SystemSchemas.load()
+        files = ConfigFiles(
+            paths.config_dir,
+            syncer=syncer,
+            check_system=system_schemas.main_errors,
+            defaults_path=DEFAULT_CONFIG,
+        )
+        return ConfigStore(
+            files,
+            PluginSchemas(paths.plugins_dir),
+            system_schemas,
+            bus,
+            backups_keep=settings.backups_keep,
+        )
+
+    def record_history(op: Operation) -> None:
+        # Under overload the journal still holds the operation; the history is best effort.
+        with contextlib.suppress(MailboxFull):
+            refs["history"].tell_nowait(NoteOperation.from_operation(op.to_journal()))
+
+    def history() -> HistoryActor:
+        limits = HistoryLimits(
+            max_file_bytes=settings.history_max_file_bytes,
+            max_total_bytes=settings.history_max_total_bytes,
+        )
+        return HistoryActor(paths.history_dir, bus, limits=limits, syncer=syncer)
+
+    def queue() -> OperationQueue:
+        executor = PluginExecutor(
+            installer,
+            refs["config_store"],
+            refs["state"],
+            ask_timeout_s=max(settings.ask_timeout_s, 30.0),
+        )
+        return OperationQueue(
+            Journal(paths.journal_dir, retention=settings.operation_retention, syncer=syncer),
+            executor,
+            bus,
+            settings=QueueSettings(
+                concurrency=settings.queue_concurrency,
+                deadline_s=settings.operation_deadline_s,
+                retention=settings.operation_retention,
+            ),
+            record_history=record_history,
+        )
+
+    children = [
+        ChildSpec("history", history),
+        ChildSpec("config_store", config_store),
+        ChildSpec("state", lambda: StateActor(paths, bus, syncer=syncer)),
+        ChildSpec("catalog", lambda: Catalog(installer, registry, refs["state"])),
+        ChildSpec("queue", queue, shutdown=15.0),
+    ]
+    tree = Supervisor(
+        "root", children, max_restarts=5, period=60.0, ping_interval=10.0, ping_timeout=30.0
+    )
     system = System(settings=settings, paths=paths, bus=bus, tree=tree)
     for spec in children:
-        system.refs[spec.id] = tree.ref(spec.id)
-    # --- reason sources are registered here ---
-    system.reason_sources.append(system.refs["config_store"])
+        refs[spec.id] = tree.ref(spec.id)
+    system.refs = refs
+    system.reason_sources = [refs[name] for name in ("config_store", "state", "history", "catalog")]
     return system

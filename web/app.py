@@ -8,7 +8,7 @@ from actors.system import System
 from web import keys
 from web.http import ARCHIVE_BODY_LIMIT
 from web.middleware import envelope_middleware
-from web.routes import config, health
+from web.routes import config, health, operations, plugins
 
 
 def create_app(system: System) -> web.Application:
@@ -19,6 +19,7 @@ def create_app(system: System) -> web.Application:
     )
     app[keys.SYSTEM] = system
     health.setup(app)
-    # --- route modules are added here by each issue ---
     config.setup(app)
+    plugins.setup(app)
+    operations.setup(app)
     return app

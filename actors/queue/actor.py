@@ -56,11 +56,12 @@ class OperationQueue(Actor):
         self._pending: list[str] = []  # arrival order
         self._running: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
-        self._payloads: dict[str, bytes] = {}
+        self._private: dict[str, dict[str, Any]] = {}
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def started(self) -> None:
+        await self._executor.recover()
         operations = await asyncio.to_thread(self._journal.replay)
         interrupted = []
         for op in operations:
@@ -113,8 +114,8 @@ class OperationQueue(Actor):
         await asyncio.to_thread(self._journal.append, [op])
         self._operations[op.operation_id] = op
         self._pending.append(op.operation_id)
-        if msg.payload is not None:
-            self._payloads[op.operation_id] = msg.payload
+        if msg.private:
+            self._private[op.operation_id] = dict(msg.private)
         log.info(
             "operation_queued",
             operation_id=op.operation_id,
@@ -156,7 +157,7 @@ class OperationQueue(Actor):
             )
         if op.status == "pending":
             self._pending.remove(op.operation_id)
-            self._payloads.pop(op.operation_id, None)
+            self._private.pop(op.operation_id, None)
             await self._finish(op, "cancelled", "Cancelled before it started")
             self._schedule()
         else:
@@ -200,11 +201,11 @@ class OperationQueue(Actor):
         await asyncio.to_thread(self._journal.append, [op])
         self._announce(op)
         bound = log.bind(operation_id=op.operation_id, plugin_id=op.plugin_id)
-        payload = self._payloads.pop(op.operation_id, None)
+        private = self._private.pop(op.operation_id, {})
         try:
             try:
                 async with asyncio.timeout(self._settings.deadline_s):
-                    commit = await self._executor.prepare(op, self._reporter(op), payload)
+                    commit = await self._executor.prepare(op, self._reporter(op), private)
             except asyncio.CancelledError:
                 if op.operation_id not in self._cancel_requested:
                     raise  # the actor is stopping: the journal keeps "running" for recovery

@@ -12,9 +12,15 @@ Commit = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class Executor(Protocol):
-    async def prepare(self, op: Operation, report: Report, payload: bytes | None) -> Commit:
+    async def recover(self) -> None:
+        """Called once by each queue incarnation before any operation: undo what a crash left."""
+        ...
+
+    async def prepare(self, op: Operation, report: Report, private: dict[str, Any]) -> Commit:
         """Do the cancellable part of ``op`` (download, verify, land the files).
 
+        ``private`` holds what the request gave that is never journaled (an uploaded archive
+        under ``archive``, a URL with its credentials under ``repo_url``).
         Cancellation or a deadline at any await point must leave everything as it was.
         Returns the commit step: the bookkeeping after the files have landed (config,
         state), run to completion even if a cancel arrives; it returns the result record.

@@ -18,7 +18,8 @@ class Enqueue:
     parameters: dict[str, Any] = field(default_factory=dict)
     lane: str | None = None  # defaults to plugin_id
     user: str = "local"
-    payload: bytes | None = None  # an uploaded archive: kept in memory, never journaled
+    # In memory only, never journaled or shown: an uploaded archive, a URL with credentials.
+    private: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,11 @@ def set_enabled(states: States, msg: SetEnabled) -> Applied:
     _check(isinstance(msg.enabled, bool), "enabled", "a boolean")
     operation_id = _operation_id(msg.operation_id)
     target = "enabled" if msg.enabled else "disabled"
+    seen = state.metadata.get("config_generation")
+    if msg.config_generation is not None:
+        if isinstance(seen, int) and seen > msg.config_generation:
+            return Applied(state.to_dict(), state.plugin_id, None)  # a newer toggle won
+        state.metadata["config_generation"] = msg.config_generation
     if state.enabled is msg.enabled and state.base_status() == target:
         return Applied(state.to_dict(), state.plugin_id, None)
     state.enabled = msg.enabled

@@ -42,6 +42,9 @@ class SetEnabled:
     plugin_id: str
     enabled: bool
     operation_id: str | None = None
+    # The config generation that holds this value: a change older than the last one seen is
+    # ignored, so concurrent toggles leave state agreeing with the config whatever the order.
+    config_generation: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,11 +30,15 @@ class GatedExecutor:
         self.rolled_back: list[str] = []
         self.fail: set[str] = set()
         self.hang: set[str] = set()
+        self.recovered = 0
+
+    async def recover(self) -> None:
+        self.recovered += 1
 
     def gate(self, plugin_id: str) -> asyncio.Event:
         return self.gates.setdefault(plugin_id, asyncio.Event())
 
-    async def prepare(self, op: Operation, report: Report, payload: bytes | None) -> Commit:
+    async def prepare(self, op: Operation, report: Report, private: dict[str, Any]) -> Commit:
         key = f"{op.operation_type}:{op.plugin_id}"
         self.started.append(key)
         self.started_event.set()
@@ -251,6 +255,7 @@ async def test_restart_marks_unfinished_operations_interrupted_and_keeps_ids(
             assert record["status"] == "interrupted"
             assert record["completed_at"] is not None
         assert await queue.ask(ListOperations()) == []
+        assert second.executor.recovered == 1
         assert sorted(h["status"] for h in second.history) == ["interrupted", "interrupted"]
     finally:
         await second.stop()

@@ -1,0 +1,233 @@
+"""Plugin endpoints: install (registry, URL, archive), update, uninstall, toggle, listings.
+
+Each mutating request is validated here, synchronously (an error response and no operation
+for a bad id, an unknown plugin, a malformed URL), then queued: 202 with the operation id,
+or with ``?wait=true`` the finished record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from aiohttp import web
+
+from actors.catalog.messages import (
+    IsInstalled,
+    ListInstalled,
+    ListStore,
+    LookupRegistry,
+    RefreshRegistry,
+)
+from actors.errors import ErrorCode, PlugvisorError, invalid_input
+from actors.installer.redact import redact_url
+from actors.installer.urls import (
+    is_archive_url,
+    validate_archive_url,
+    validate_branch,
+    validate_git_url,
+    validate_plugin_path,
+)
+from actors.plugin_ids import validate_plugin_id
+from actors.queue.messages import Enqueue
+from actors.state.messages import GetAllStates, GetState
+from actors.toggle import toggle_plugin
+from web import keys
+from web.http import ARCHIVE_BODY_LIMIT, field, read_body, read_json_object, success, too_large
+from web.routes.operations import answer_enqueued
+
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
+
+
+async def _require_installed(request: web.Request, plugin_id: str) -> None:
+    system = request.app[keys.SYSTEM]
+    if not await system.ref("catalog").ask(IsInstalled(plugin_id)):
+        raise PlugvisorError(
+            ErrorCode.PLUGIN_NOT_FOUND,
+            f"Plugin '{plugin_id}' is not installed",
+            context={"plugin_id": plugin_id},
+        )
+
+
+async def _enqueue(request: web.Request, message: Enqueue, what: str) -> web.Response:
+    system = request.app[keys.SYSTEM]
+    receipt = await system.ref("queue").ask(message)
+    return await answer_enqueued(request, receipt, what)
+
+
+async def install(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
+    branch = validate_branch(field(body, "branch", str, required=False))
+    version = field(body, "version", str, required=False)
+    if version is not None and not version.strip():
+        raise invalid_input("'version' must not be empty", field="version")
+    system = request.app[keys.SYSTEM]
+    entry = await system.ref("catalog").ask(LookupRegistry(plugin_id), timeout=30.0)
+    if entry is None:
+        raise PlugvisorError(
+            ErrorCode.PLUGIN_NOT_FOUND,
+            f"Plugin '{plugin_id}' is not in the plugin registry",
+            context={"plugin_id": plugin_id},
+            suggested_fixes=["Check the plugin id", "Refresh the plugin store"],
+        )
+    parameters = {k: v for k, v in (("branch", branch), ("version", version)) if v is not None}
+    suffix = f" (branch: {branch})" if branch else ""
+    return await _enqueue(
+        request,
+        Enqueue("install", plugin_id, parameters),
+        f"Plugin {plugin_id} installation queued{suffix}",
+    )
+
+
+async def install_from_url(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    raw_url = field(body, "repo_url", str).strip()
+    url = validate_archive_url(raw_url) if is_archive_url(raw_url) else validate_git_url(raw_url)
+    plugin_id = field(body, "plugin_id", str, required=False)
+    if plugin_id is not None:
+        plugin_id = validate_plugin_id(plugin_id)
+    plugin_path = validate_plugin_path(field(body, "plugin_path", str, required=False))
+    branch = validate_branch(field(body, "branch", str, required=False))
+    shown = redact_url(url)
+    parameters: dict[str, Any] = {"repo_url": shown}
+    for name, value in (("plugin_id", plugin_id), ("plugin_path", plugin_path), ("branch", branch)):
+        if value is not None:
+            parameters[name] = value
+    lane = plugin_id or f"url:{shown}"
+    return await _enqueue(
+        request,
+        Enqueue("install", plugin_id, parameters, lane=lane, private={"repo_url": url}),
+        f"Plugin {plugin_id or shown} installation queued",
+    )
+
+
+async def _read_archive_field(request: web.Request) -> tuple[str, bytes]:
+    if not request.content_type.startswith("multipart/"):
+        raise invalid_input(
+            "Upload the archive as multipart/form-data in the field 'archive'", field="archive"
+        )
+    if request.content_length is not None and request.content_length > ARCHIVE_BODY_LIMIT:
+        raise too_large(ARCHIVE_BODY_LIMIT)
+    reader = await request.multipart()
+    async for part in reader:
+        if part.name != "archive":
+            continue
+        filename = getattr(part, "filename", None) or ""
+        if not filename.lower().endswith(ARCHIVE_SUFFIXES):
+            raise invalid_input("The archive must be a .zip or .tar.gz file", field="archive")
+        chunks, size = [], 0
+        while chunk := await part.read_chunk(256 * 1024):
+            size += len(chunk)
+            if size > ARCHIVE_BODY_LIMIT:
+                raise too_large(ARCHIVE_BODY_LIMIT)
+            chunks.append(chunk)
+        if not size:
+            raise invalid_input("The uploaded archive is empty", field="archive")
+        return filename.rsplit("/", 1)[-1], b"".join(chunks)
+    raise invalid_input("Missing the multipart field 'archive'", field="archive")
+
+
+async def install_archive(request: web.Request) -> web.Response:
+    filename, data = await _read_archive_field(request)
+    digest = hashlib.sha256(data).hexdigest()
+    parameters = {"filename": filename, "archive_sha256": digest, "size": len(data)}
+    return await _enqueue(
+        request,
+        Enqueue("install", None, parameters, lane=f"archive:{digest}", private={"archive": data}),
+        f"Plugin archive {filename} installation queued",
+    )
+
+
+async def update(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
+    await _require_installed(request, plugin_id)
+    return await _enqueue(
+        request, Enqueue("update", plugin_id), f"Plugin {plugin_id} update queued"
+    )
+
+
+async def uninstall(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
+    preserve = field(body, "preserve_config", bool, required=False, default=False)
+    await _require_installed(request, plugin_id)
+    return await _enqueue(
+        request,
+        Enqueue("uninstall", plugin_id, {"preserve_config": preserve}),
+        f"Plugin {plugin_id} uninstallation queued",
+    )
+
+
+async def toggle(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
+    enabled = field(body, "enabled", bool)
+    system = request.app[keys.SYSTEM]
+    result = await toggle_plugin(
+        system.ref("config_store"),
+        system.ref("state"),
+        plugin_id,
+        enabled,
+        timeout=system.settings.ask_timeout_s,
+    )
+    verb = "enabled" if enabled else "disabled"
+    return success(result, f"Plugin {plugin_id} {verb}")
+
+
+async def installed(request: web.Request) -> web.Response:
+    system = request.app[keys.SYSTEM]
+    plugins = await system.ref("catalog").ask(ListInstalled(), timeout=30.0)
+    return success({"plugins": plugins})
+
+
+async def store_list(request: web.Request) -> web.Response:
+    system = request.app[keys.SYSTEM]
+    filters = {name: request.query.get(name) or None for name in ("query", "category", "tag")}
+    for name, value in filters.items():
+        if value is not None and len(value) > 200:
+            raise invalid_input(f"Query parameter '{name}' is too long", field=name)
+    listing = await system.ref("catalog").ask(ListStore(**filters), timeout=30.0)
+    return success(listing)
+
+
+async def store_refresh(request: web.Request) -> web.Response:
+    system = request.app[keys.SYSTEM]
+    await read_body(request)  # takes no parameters; any body up to the limit is ignored
+    result = await system.ref("catalog").ask(RefreshRegistry(), timeout=45.0)
+    if result["stale"]:
+        message = "The plugin registry could not be read; showing the last copy"
+    else:
+        message = f"Plugin store refreshed ({result['plugin_count']} plugins)"
+    return success(result, message)
+
+
+async def plugin_state(request: web.Request) -> web.Response:
+    system = request.app[keys.SYSTEM]
+    raw_id = request.query.get("plugin_id")
+    if raw_id is None or raw_id == "":
+        return success(await system.ref("state").ask(GetAllStates()))
+    plugin_id = validate_plugin_id(raw_id)
+    state = await system.ref("state").ask(GetState(plugin_id))
+    if state is None:
+        raise PlugvisorError(
+            ErrorCode.PLUGIN_NOT_FOUND,
+            f"Plugin '{plugin_id}' has no state: it is not installed",
+            context={"plugin_id": plugin_id},
+        )
+    return success(state)
+
+
+def setup(app: web.Application) -> None:
+    router = app.router
+    router.add_post("/api/v3/plugins/install", install)
+    router.add_post("/api/v3/plugins/install-from-url", install_from_url)
+    router.add_post("/api/v3/plugins/install-archive", install_archive)
+    router.add_post("/api/v3/plugins/update", update)
+    router.add_post("/api/v3/plugins/uninstall", uninstall)
+    router.add_post("/api/v3/plugins/toggle", toggle)
+    router.add_get("/api/v3/plugins/installed", installed)
+    router.add_get("/api/v3/plugins/store/list", store_list)
+    router.add_post("/api/v3/plugins/store/refresh", store_refresh)
+    router.add_get("/api/v3/plugins/state", plugin_state)
