@@ -188,7 +188,8 @@ class Catalog(Actor):
             manifest, manifest_error = {}, exc.message
         record = await self._installer.installed_record(plugin_id)
         version = (record.version if record else None) or manifest.get("version")
-        entry = snapshot.find(plugin_id) if snapshot else None
+        registry_id = (record.source.registry_id if record else None) or plugin_id
+        entry = snapshot.find(registry_id) if snapshot else None
         latest = entry.latest_version if entry else None
         state = state or {}
         described = {
