@@ -13,6 +13,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from actors.installer import PipOptions
 from actors.system import Settings, System, build_system
 from supervision.systemd import Notifier
 from web.app import create_app
@@ -37,7 +38,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         "PLUGVISOR_<NAME> in the environment (e.g. PLUGVISOR_PORT=8080).",
     )
     parser.add_argument("--host", default=_env("host", defaults.host))
-    parser.add_argument("--port", type=int, default=int(_env("port", str(defaults.port))))
+    parser.add_argument("--port", type=int, default=_env("port", str(defaults.port)))
     parser.add_argument("--data-dir", default=_env("data_dir", str(defaults.data_dir)))
     parser.add_argument(
         "--registry-url",
@@ -48,15 +49,69 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument(
         "--log-format", choices=("console", "json"), default=_env("log_format", default_format)
     )
+    tuning = parser.add_argument_group("tuning (defaults suit a Raspberry Pi)")
+    tuning.add_argument(
+        "--queue-concurrency",
+        type=int,
+        default=_env("queue_concurrency", str(defaults.queue_concurrency)),
+        help="operations on different plugins that may run at once",
+    )
+    tuning.add_argument(
+        "--operation-deadline",
+        type=float,
+        default=_env("operation_deadline", str(defaults.operation_deadline_s)),
+        help="seconds after which a running operation is stopped and rolled back",
+    )
+    tuning.add_argument(
+        "--operation-retention",
+        type=int,
+        default=_env("operation_retention", str(defaults.operation_retention)),
+        help="finished operations kept answerable by id",
+    )
+    tuning.add_argument(
+        "--backups-keep",
+        type=int,
+        default=_env("backups_keep", str(defaults.backups_keep)),
+        help="configuration backups kept",
+    )
+    tuning.add_argument(
+        "--pip-index-url", default=_env("pip_index_url", "") or None, help="index for plugin deps"
+    )
+    tuning.add_argument(
+        "--pip-find-links",
+        default=_env("pip_find_links", "") or None,
+        help="a local folder of wheels for plugin dependencies (offline devices)",
+    )
+    tuning.add_argument(
+        "--pip-no-index",
+        action="store_true",
+        default=_env("pip_no_index", "") in ("1", "true", "yes"),
+        help="install plugin dependencies from --pip-find-links only",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")
+    if args.queue_concurrency < 1:
+        parser.error("--queue-concurrency must be at least 1")
+    if args.operation_deadline <= 0:
+        parser.error("--operation-deadline must be positive")
+    if args.operation_retention < 1 or args.backups_keep < 1:
+        parser.error("--operation-retention and --backups-keep must be at least 1")
     return Settings(
         host=args.host,
         port=args.port,
         data_dir=Path(args.data_dir),
         registry_url=args.registry_url,
         log_format=args.log_format,
+        queue_concurrency=args.queue_concurrency,
+        operation_deadline_s=args.operation_deadline,
+        operation_retention=args.operation_retention,
+        backups_keep=args.backups_keep,
+        pip=PipOptions(
+            index_url=args.pip_index_url,
+            find_links=(args.pip_find_links,) if args.pip_find_links else (),
+            no_index=args.pip_no_index,
+        ),
     )
 
 
