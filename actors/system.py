@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actors.catalog.actor import Catalog
-from actors.config_store.actor import ConfigStore
-from actors.config_store.schemas import PluginSchemas, SystemSchemas
-from actors.config_store.storage import ConfigFiles
+from actors.config_store import make_config_store
 from actors.events import EventBus
 from actors.fsio import Syncer
 from actors.history.actor import HistoryActor
@@ -85,22 +83,6 @@ def build_system(settings: Settings) -> System:
     installer = Installer(paths, registry, pip=settings.pip, syncer=syncer)
     refs: dict[str, ActorRef] = {}
 
-    def config_store() -> ConfigStore:
-        system_schemas = SystemSchemas.load()
-        files = ConfigFiles(
-            paths.config_dir,
-            syncer=syncer,
-            check_system=system_schemas.main_errors,
-            defaults_path=DEFAULT_CONFIG,
-        )
-        return ConfigStore(
-            files,
-            PluginSchemas(paths.plugins_dir),
-            system_schemas,
-            bus,
-            backups_keep=settings.backups_keep,
-        )
-
     def record_history(op: Operation) -> None:
         # Under overload the journal still holds the operation; the history is best effort.
         with contextlib.suppress(MailboxFull):
@@ -134,7 +116,16 @@ def build_system(settings: Settings) -> System:
 
     children = [
         ChildSpec("history", history),
-        ChildSpec("config_store", config_store),
+        ChildSpec(
+            "config_store",
+            make_config_store(
+                paths,
+                bus,
+                syncer=syncer,
+                defaults_path=DEFAULT_CONFIG,
+                backups_keep=settings.backups_keep,
+            ),
+        ),
         ChildSpec("state", lambda: StateActor(paths, bus, syncer=syncer)),
         ChildSpec("catalog", lambda: Catalog(installer, registry, refs["state"])),
         ChildSpec("queue", queue, shutdown=15.0),

@@ -1,0 +1,111 @@
+"""Where schemas come from: the main and schedule schemas in config/schemas, and plugin schemas."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from actors.errors import ErrorCode, PlugvisorError
+
+from .validation import Checker, plugin_schema, registry_of
+
+SHIPPED_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SCHEDULE_KEYS = ("schedule", "dim_schedule")
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSchemas:
+    main: Checker
+    schedule: Checker
+
+    @classmethod
+    def load(cls, folder: Path = SHIPPED_CONFIG_DIR / "schemas") -> SystemSchemas:
+        main = orjson.loads((folder / "main.schema.json").read_bytes())
+        schedule = orjson.loads((folder / "schedule.schema.json").read_bytes())
+        registry = registry_of(main, schedule)
+        return cls(main=Checker(main, registry), schedule=Checker(schedule, registry))
+
+    def main_errors(self, system: dict[str, Any]) -> list[dict[str, str]]:
+        errors = self.main.errors(system)
+        for key in SCHEDULE_KEYS:
+            errors += per_day_errors(system.get(key), f"/{key}")
+        return errors
+
+    def schedule_errors(self, schedule: dict[str, Any]) -> list[dict[str, str]]:
+        return self.schedule.errors(schedule) + per_day_errors(schedule, "")
+
+
+def per_day_errors(schedule: Any, path: str) -> list[dict[str, str]]:
+    """Per-day mode needs one enabled day (a day not listed counts as enabled)."""
+    if not isinstance(schedule, dict) or schedule.get("mode") != "per-day":
+        return []
+    days = schedule.get("days")
+    if not isinstance(days, dict):
+        return []
+    for day in WEEKDAYS:
+        entry = days.get(day)
+        if not isinstance(entry, dict) or entry.get("enabled", True) is not False:
+            return []
+    return [{"path": f"{path}/days", "message": "at least one day must be enabled in per-day mode"}]
+
+
+class PluginSchemas:
+    """Reads plugins/ (never writes it): installed check and each plugin's compiled schema."""
+
+    def __init__(self, plugins_dir: Path) -> None:
+        self._plugins_dir = plugins_dir
+        self._cache: dict[str, tuple[tuple[int, int, int] | None, Checker]] = {}
+
+    def installed(self, plugin_id: str) -> bool:
+        return (self._plugins_dir / plugin_id / "manifest.json").is_file()
+
+    def require_installed(self, plugin_id: str) -> None:
+        if not self.installed(plugin_id):
+            raise PlugvisorError(
+                ErrorCode.PLUGIN_NOT_FOUND,
+                f"Plugin '{plugin_id}' is not installed",
+                context={"plugin_id": plugin_id},
+            )
+
+    def checker(self, plugin_id: str) -> Checker:
+        """The plugin's schema plus the core properties (only those without a schema file)."""
+        path = self._plugins_dir / plugin_id / "config_schema.json"
+        try:
+            st = os.stat(path)
+            signature: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            signature = None
+        cached = self._cache.get(plugin_id)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        raw = None if signature is None else self._read(plugin_id, path)
+        try:
+            checker = Checker(plugin_schema(raw))
+        except PlugvisorError as exc:
+            raise self._broken(plugin_id, exc.details) from None
+        self._cache[plugin_id] = (signature, checker)
+        return checker
+
+    def _read(self, plugin_id: str, path: Path) -> dict[str, Any]:
+        try:
+            raw = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise self._broken(plugin_id, type(exc).__name__) from None
+        if not isinstance(raw, dict):
+            raise self._broken(plugin_id, "the schema is not a JSON object")
+        return raw
+
+    @staticmethod
+    def _broken(plugin_id: str, details: str | None) -> PlugvisorError:
+        return PlugvisorError(
+            ErrorCode.CONFIG_LOAD_FAILED,
+            f"The configuration schema of plugin '{plugin_id}' cannot be used",
+            details=details,
+            context={"plugin_id": plugin_id},
+            suggested_fixes=["Reinstall or update the plugin"],
+        )

@@ -1,0 +1,197 @@
+"""Backups and restore over HTTP, and the hostile cases: huge bodies and a full disk."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from actors.fsio import Syncer
+from actors.system import Settings, System, build_system
+from tests.conftest import FIXTURES
+from web.app import create_app
+
+
+@pytest.fixture(autouse=True)
+def plugins(running_system: System) -> None:
+    shutil.copytree(FIXTURES / "clock-simple", running_system.paths.plugins_dir / "clock-simple")
+
+
+async def save_clock(client: TestClient, x: int) -> str:
+    body = {"plugin_id": "clock-simple", "config": {"position_x": x}}
+    response = await client.post("/api/v3/plugins/config", json=body)
+    assert response.status == 200
+    return (await response.json())["data"]["backup_id"]
+
+
+async def clock_x(client: TestClient) -> int:
+    response = await client.get("/api/v3/plugins/config", params={"plugin_id": "clock-simple"})
+    return (await response.json())["data"]["position_x"]
+
+
+async def test_list_and_restore_by_id(client: TestClient) -> None:
+    made = [await save_clock(client, x) for x in range(1, 8)]
+    response = await client.get("/api/v3/config/backups")
+    assert response.status == 200
+    listed = (await response.json())["data"]
+    assert [b["backup_id"] for b in listed] == made[::-1][:5]
+    assert all(set(b) == {"backup_id", "created_at", "size", "valid"} for b in listed)
+    assert all(b["valid"] is True and b["created_at"].endswith("Z") for b in listed), listed
+    target = made[3]  # the state before the 4th save: position_x == 3
+    restored = await client.post(f"/api/v3/config/backups/{target}/restore")
+    assert restored.status == 200
+    payload = await restored.json()
+    assert payload == {
+        "status": "success",
+        "data": {
+            "restored_backup_id": target,
+            "generation": payload["data"]["generation"],
+            "backup_id": payload["data"]["backup_id"],
+        },
+        "message": f"Configuration restored from backup {target}",
+    }
+    assert await clock_x(client) == 3
+    newest = (await (await client.get("/api/v3/config/backups")).json())["data"][0]
+    assert newest["backup_id"] == payload["data"]["backup_id"]  # the pre-restore state is kept
+    await client.post(f"/api/v3/config/backups/{newest['backup_id']}/restore")
+    assert await clock_x(client) == 7
+
+
+async def test_restore_unknown_or_malformed_backup(client: TestClient) -> None:
+    unknown = await client.post("/api/v3/config/backups/123-4/restore")
+    assert unknown.status == 404
+    assert await unknown.json() == {
+        "status": "error",
+        "error_code": "NOT_FOUND",
+        "error_category": "system",
+        "message": "No backup '123-4'",
+        "context": {"backup_id": "123-4"},
+    }
+    malformed = await client.post("/api/v3/config/backups/..%2Fconfig/restore")
+    assert malformed.status == 400
+    assert (await malformed.json())["context"] == {"field": "backup_id"}
+
+
+async def test_body_over_one_mebibyte_is_413(client: TestClient, running_system: System) -> None:
+    before = (running_system.paths.config_dir / "config.json").read_bytes()
+    huge = {"plugin_id": "clock-simple", "config": {"x": "a" * (1024 * 1024)}}
+    response = await client.post("/api/v3/plugins/config", data=io.BytesIO(orjson.dumps(huge)))
+    assert response.status == 413
+    body = await response.json()
+    assert (body["error_code"], body["error_category"]) == ("PAYLOAD_TOO_LARGE", "system")
+    raw = b'{"timezone": "' + b"x" * 2**20 + b'"}'
+    main = await client.post("/api/v3/config/main", data=io.BytesIO(raw))
+    assert main.status == 413
+    assert (running_system.paths.config_dir / "config.json").read_bytes() == before
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+    """A 512 KiB tmpfs when we may mount one; else every fsync reports ENOSPC once 'filled'."""
+    folder.mkdir()
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(folder)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+
+    def fill() -> None:
+        if mounted:
+            fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                with contextlib.suppress(OSError):
+                    while os.write(fd, b"\0" * 4096):
+                        pass
+            finally:
+                os.close(fd)
+        else:
+
+            def no_space(self: Syncer, fd: int) -> None:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+            monkeypatch.setattr(Syncer, "fsync", no_space)
+
+    try:
+        yield fill
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+async def disk_client(
+    tmp_path: Path, with_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[TestClient, System, Callable[[], None]]]:
+    with small_disk(tmp_path / "small", monkeypatch) as fill:
+        system = build_system(with_settings(data_dir=tmp_path / "small" / "data"))
+        shutil.copytree(FIXTURES / "clock-simple", system.paths.plugins_dir / "clock-simple")
+        await system.tree.start()
+        try:
+            async with TestClient(TestServer(create_app(system), host="127.0.0.1")) as client:
+                yield client, system, fill
+        finally:
+            await system.tree.stop()
+
+
+async def test_full_disk_is_507_and_the_previous_config_stays(
+    disk_client: tuple[TestClient, System, Callable[[], None]],
+) -> None:
+    client, system, fill = disk_client
+    await save_clock(client, 5)
+    config_dir = system.paths.config_dir
+    before = {p.name: p.read_bytes() for p in config_dir.rglob("*") if p.is_file()}
+    fill()
+    body = {"plugin_id": "clock-simple", "config": {"position_x": 6}}
+    response = await client.post("/api/v3/plugins/config", json=body)
+    assert response.status == 507
+    assert await response.json() == {
+        "status": "error",
+        "error_code": "INSUFFICIENT_STORAGE",
+        "error_category": "system",
+        "message": "Not enough free space to save the configuration",
+        "suggested_fixes": ["Free space on the device's data partition and try again"],
+    }
+    assert await clock_x(client) == 5
+    assert {p.name: p.read_bytes() for p in config_dir.rglob("*") if p.is_file()} == before
+
+
+async def test_torn_config_at_start_shows_in_supervisor_health(
+    tmp_path: Path, with_settings: Callable[..., Settings]
+) -> None:
+    settings = with_settings(data_dir=tmp_path / "torn")
+    first = build_system(settings)
+    shutil.copytree(FIXTURES / "clock-simple", first.paths.plugins_dir / "clock-simple")
+    await first.tree.start()
+    try:
+        async with TestClient(TestServer(create_app(first), host="127.0.0.1")) as client:
+            await save_clock(client, 4)
+            await save_clock(client, 9)
+    finally:
+        await first.tree.stop()
+    live = first.paths.config_dir / "config.json"
+    live.write_bytes(live.read_bytes()[:100])  # torn by a power cut
+    second = build_system(settings)
+    await second.tree.start()
+    try:
+        async with TestClient(TestServer(create_app(second), host="127.0.0.1")) as client:
+            health = await (await client.get("/api/v3/supervisor/health")).json()
+            assert health["data"]["status"] == "degraded"
+            [reason] = [r for r in health["data"]["reasons"] if r["code"].startswith("config_")]
+            assert reason["code"] == "config_restored_from_backup"
+            assert reason["detail"] == "config.json is not valid JSON (torn or damaged)"
+            assert set(reason) >= {"code", "message", "since", "detail", "remediation"}
+            assert await clock_x(client) == 4  # the newest valid backup, not the defaults
+    finally:
+        await second.tree.stop()

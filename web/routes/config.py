@@ -1,0 +1,151 @@
+"""Configuration routes: plugin configs and schemas, main config, schedule, backups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from actors.config_store import (
+    ConfigView,
+    GetMainConfig,
+    GetPluginConfig,
+    GetPluginSchema,
+    GetSchedule,
+    ListBackups,
+    RestoreBackup,
+    SaveMainConfig,
+    SavePluginConfig,
+    SaveResult,
+    SaveSchedule,
+)
+from actors.errors import invalid_input
+from actors.plugin_ids import validate_plugin_id
+from web import keys
+from web.http import field, query_bool, read_json_object, success
+
+STORE = "config_store"
+_SCHEDULE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "enabled": bool,
+    "mode": str,
+    "start_time": str,
+    "end_time": str,
+    "days": dict,
+}
+
+
+async def _ask(request: web.Request, message: Any) -> Any:
+    system = request.app[keys.SYSTEM]
+    return await system.ref(STORE).ask(message, timeout=system.settings.ask_timeout_s)
+
+
+def _user(request: web.Request) -> str:
+    user = request.get("user")
+    return user if isinstance(user, str) and user else "local"
+
+
+def _query_plugin_id(request: web.Request) -> str:
+    value = request.query.get("plugin_id")
+    if value is None or value == "":
+        raise invalid_input("Missing required query parameter 'plugin_id'", field="plugin_id")
+    return validate_plugin_id(value)
+
+
+def _view(view: ConfigView) -> web.Response:
+    return success(view.data, headers={"ETag": view.etag})
+
+
+def _saved(result: SaveResult, data: dict[str, Any], message: str) -> web.Response:
+    if result.dry_run:
+        return success(
+            {**data, "valid": True, "dry_run": True}, "Configuration is valid (not saved)"
+        )
+    body = {**data, "generation": result.generation, "backup_id": result.backup_id}
+    headers = {"ETag": result.etag} if result.etag else None
+    return success(body, message, headers=headers)
+
+
+async def get_plugin_config(request: web.Request) -> web.Response:
+    return _view(await _ask(request, GetPluginConfig(_query_plugin_id(request))))
+
+
+async def post_plugin_config(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
+    config = field(body, "config", dict)
+    message = SavePluginConfig(
+        plugin_id,
+        config,
+        if_match=request.headers.get("If-Match"),
+        dry_run=query_bool(request, "dry_run"),
+        user=_user(request),
+    )
+    result: SaveResult = await _ask(request, message)
+    data = {"plugin_id": plugin_id, "config": result.data}
+    return _saved(result, data, f"Plugin {plugin_id} configuration saved successfully")
+
+
+async def get_plugin_schema(request: web.Request) -> web.Response:
+    return success(await _ask(request, GetPluginSchema(_query_plugin_id(request))))
+
+
+async def get_main_config(request: web.Request) -> web.Response:
+    return _view(await _ask(request, GetMainConfig()))
+
+
+async def post_main_config(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    message = SaveMainConfig(
+        body,
+        if_match=request.headers.get("If-Match"),
+        dry_run=query_bool(request, "dry_run"),
+        user=_user(request),
+    )
+    result: SaveResult = await _ask(request, message)
+    return _saved(result, {"config": result.data}, "Configuration saved successfully")
+
+
+async def get_schedule(request: web.Request) -> web.Response:
+    return _view(await _ask(request, GetSchedule()))
+
+
+async def post_schedule(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    for name, kind in _SCHEDULE_FIELDS.items():
+        field(body, name, kind, required=False)
+    message = SaveSchedule(
+        body,
+        if_match=request.headers.get("If-Match"),
+        dry_run=query_bool(request, "dry_run"),
+        user=_user(request),
+    )
+    result: SaveResult = await _ask(request, message)
+    return _saved(result, {"schedule": result.data}, "Schedule configuration saved successfully")
+
+
+async def list_backups(request: web.Request) -> web.Response:
+    backups = await _ask(request, ListBackups())
+    return success([backup.to_dict() for backup in backups])
+
+
+async def restore_backup(request: web.Request) -> web.Response:
+    backup_id = request.match_info["backup_id"]
+    result: SaveResult = await _ask(request, RestoreBackup(backup_id, user=_user(request)))
+    data = {
+        "restored_backup_id": backup_id,
+        "generation": result.generation,
+        "backup_id": result.backup_id,
+    }
+    return success(data, f"Configuration restored from backup {backup_id}")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/v3/plugins/config", get_plugin_config)
+    app.router.add_post("/api/v3/plugins/config", post_plugin_config)
+    app.router.add_get("/api/v3/plugins/schema", get_plugin_schema)
+    app.router.add_get("/api/v3/config/main", get_main_config)
+    app.router.add_post("/api/v3/config/main", post_main_config)
+    app.router.add_get("/api/v3/config/schedule", get_schedule)
+    app.router.add_post("/api/v3/config/schedule", post_schedule)
+    app.router.add_get("/api/v3/config/backups", list_backups)
+    app.router.add_post("/api/v3/config/backups/{backup_id}/restore", restore_backup)
