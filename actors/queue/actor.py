@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import structlog
 
@@ -27,6 +28,7 @@ from .records import OPERATION_TYPES, Operation
 log = structlog.get_logger(__name__)
 
 HistorySink = Callable[[Operation], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +59,17 @@ class OperationQueue(Actor):
         self._running: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
         self._private: dict[str, dict[str, Any]] = {}
+        # One thread for all journal I/O, so appends land in the order they were made.
+        self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="journal")
+
+    def _io(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        return asyncio.get_running_loop().run_in_executor(self._journal_thread, function, *args)
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def started(self) -> None:
         await self._executor.recover()
-        operations = await asyncio.to_thread(self._journal.replay)
+        operations = await self._io(self._journal.replay)
         interrupted = []
         for op in operations:
             if op.active:
@@ -78,13 +85,13 @@ class OperationQueue(Actor):
                 interrupted.append(op)
             self._operations[op.operation_id] = op
         if interrupted:
-            await asyncio.to_thread(self._journal.append, interrupted)
+            await self._io(self._journal.append, interrupted)
             for op in interrupted:
                 log.warning("operation_interrupted", operation_id=op.operation_id)
                 self._announce(op)
                 self._to_history(op)
         if self._journal.needs_compaction(0) or len(self._operations) > self._settings.retention:
-            kept = await asyncio.to_thread(self._journal.compact, list(self._operations.values()))
+            kept = await self._io(self._journal.compact, list(self._operations.values()))
             self._operations = {op.operation_id: op for op in kept}
 
     async def stopping(self) -> None:
@@ -92,6 +99,7 @@ class OperationQueue(Actor):
         # the next start marks it interrupted and the installer's recovery cleans it up.
         for task in self._running.values():
             task.cancel()
+        self._journal_thread.shutdown(wait=False)
 
     # --- handlers --------------------------------------------------------------------
 
@@ -111,7 +119,7 @@ class OperationQueue(Actor):
         existing = self._find_duplicate(op)
         if existing is not None:
             return self._receipt(existing, deduplicated=True)
-        await asyncio.to_thread(self._journal.append, [op])
+        await self._io(self._journal.append, [op])
         self._operations[op.operation_id] = op
         self._pending.append(op.operation_id)
         if msg.private:
@@ -198,12 +206,12 @@ class OperationQueue(Actor):
         op.status = "running"
         op.started_at = now_iso()
         op.message = "Started"
-        await asyncio.to_thread(self._journal.append, [op])
-        self._announce(op)
         bound = log.bind(operation_id=op.operation_id, plugin_id=op.plugin_id)
         private = self._private.pop(op.operation_id, {})
         try:
             try:
+                await self._io(self._journal.append, [op])
+                self._announce(op)
                 async with asyncio.timeout(self._settings.deadline_s):
                     commit = await self._executor.prepare(op, self._reporter(op), private)
             except asyncio.CancelledError:
@@ -273,15 +281,19 @@ class OperationQueue(Actor):
         error: dict[str, str] | None = None,
         progress: float | None = None,
     ) -> None:
-        op.status = status
-        op.message = message
-        op.error = error
-        op.completed_at = now_iso()
-        if progress is not None:
-            op.progress = progress
-        if status == "completed":
-            op.stage = "done"
-        await asyncio.to_thread(self._journal.append, [op])
+        final = replace(
+            op,
+            status=status,
+            message=message,
+            error=error,
+            completed_at=now_iso(),
+            progress=op.progress if progress is None else progress,
+            stage="done" if status == "completed" else op.stage,
+        )
+        await self._io(self._journal.append, [final])  # durable before anyone sees it ended
+        for name in ("status", "message", "error", "completed_at", "progress", "stage"):
+            setattr(op, name, getattr(final, name))
+        self._running.pop(op.operation_id, None)
         log.info("operation_finished", operation_id=op.operation_id, status=status)
         self._announce(op)
         self._to_history(op)
@@ -291,7 +303,7 @@ class OperationQueue(Actor):
         live = len(self._running) + len(self._pending)
         finished = len(self._operations) - live
         if finished > self._settings.retention or self._journal.needs_compaction(live):
-            kept = await asyncio.to_thread(self._journal.compact, list(self._operations.values()))
+            kept = await self._io(self._journal.compact, list(self._operations.values()))
             self._operations = {op.operation_id: op for op in kept}
 
     # --- helpers ---------------------------------------------------------------------
@@ -299,6 +311,8 @@ class OperationQueue(Actor):
     def _find_duplicate(self, op: Operation) -> Operation | None:
         key = op.dedupe_key()
         for op_id in [*self._running, *self._pending]:
+            if op_id in self._cancel_requested:
+                continue  # being cancelled: a new request is a new operation
             candidate = self._operations[op_id]
             if candidate.dedupe_key() == key:
                 return candidate

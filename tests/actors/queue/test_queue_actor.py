@@ -184,6 +184,7 @@ async def test_hung_operation_blocks_nobody_beyond_the_limit_and_is_cancelled(
     harness.executor.gate("fine").set()
     done = await wait_for_operation(harness.bus, queue, fine["operation_id"], timeout=10)
     assert done is not None and done["status"] == "completed"
+    await wait_until(lambda: "install:stuck" in harness.executor.started)
     answer = await queue.ask(CancelOperation(stuck["operation_id"]))
     assert answer["operation_id"] == stuck["operation_id"]
     final = await wait_for_operation(harness.bus, queue, stuck["operation_id"], timeout=10)
@@ -259,3 +260,14 @@ async def test_restart_marks_unfinished_operations_interrupted_and_keeps_ids(
         assert sorted(h["status"] for h in second.history) == ["interrupted", "interrupted"]
     finally:
         await second.stop()
+
+
+async def test_cancel_as_it_starts_still_ends_cancelled(harness: Harness) -> None:
+    queue = await harness.start()
+    for _ in range(20):  # cancel at varying points of the start, bounded
+        receipt = await queue.ask(Enqueue("install", "racy"))
+        await queue.ask(CancelOperation(receipt["operation_id"]))
+        final = await wait_for_operation(harness.bus, queue, receipt["operation_id"], timeout=10)
+        assert final is not None and final["status"] == "cancelled"
+    left = await queue.ask(ListOperations())
+    assert left == [], [(o["status"], o["message"], o["started_at"]) for o in left]
