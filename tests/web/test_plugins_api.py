@@ -290,3 +290,15 @@ async def test_operation_endpoints_errors(api: RunningApi) -> None:
     assert status == 409 and body["error_code"] == "PLUGIN_OPERATION_CONFLICT"
     status, body = await api.get("/api/v3/plugins/operations?status=done")
     assert status == 400
+
+
+async def test_json_body_over_1_mib_is_413(api: RunningApi) -> None:
+    assert api.client is not None
+    body = b'{"plugin_id": "' + b"a" * (1024 * 1024) + b'"}'
+    response = await api.client.post(
+        "/api/v3/plugins/install", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 413
+    answer = await response.json()
+    assert answer["error_code"] == "PAYLOAD_TOO_LARGE"
+    assert answer["error_category"] == "system"
