@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -296,7 +297,9 @@ async def test_json_body_over_1_mib_is_413(api: RunningApi) -> None:
     assert api.client is not None
     body = b'{"plugin_id": "' + b"a" * (1024 * 1024) + b'"}'
     response = await api.client.post(
-        "/api/v3/plugins/install", data=body, headers={"Content-Type": "application/json"}
+        "/api/v3/plugins/install",
+        data=io.BytesIO(body),
+        headers={"Content-Type": "application/json"},
     )
     assert response.status == 413
     answer = await response.json()
