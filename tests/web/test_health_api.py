@@ -6,8 +6,12 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
+from aiohttp.test_utils import TestClient, TestServer
+
 from actors.system import Settings
+from tests.test_run_exit import crashing_system
 from tests.web.plugin_env import RunningApi
+from web.app import create_app
 
 ACTORS = ["root/history", "root/config_store", "root/state", "root/catalog", "root/queue"]
 
@@ -75,3 +79,19 @@ async def test_config_restored_from_backup_is_listed_in_reasons(settings: Settin
     assert status == 200 and data["status"] == "degraded"
     assert "config_restored_from_backup" in [reason["code"] for reason in data["reasons"]]
     assert main["data"]["timezone"] == "Europe/Paris"
+
+
+async def test_a_tree_that_gave_up_is_unhealthy_with_503(tmp_path: Path) -> None:
+    system = crashing_system(Settings(data_dir=tmp_path / "data"))
+    await system.tree.start()
+    async with asyncio.timeout(10):
+        exit_reason = await system.tree.wait_exit()
+    assert exit_reason.failed
+    async with TestClient(TestServer(create_app(system), host="127.0.0.1")) as client:
+        response = await client.get("/api/v3/supervisor/health")
+        body = await response.json()
+    assert response.status == 503
+    assert body["data"]["status"] == "unhealthy"
+    [faulty] = body["data"]["actors"]
+    assert faulty["name"] == "root/faulty" and faulty["status"] == "unhealthy"
+    assert faulty["restarts"] >= 2 and "fault injected" in faulty["last_error"]

@@ -137,15 +137,17 @@ async def test_double_clicked_install_is_deduplicated(api: RunningApi) -> None:
 
 async def test_install_then_uninstall_run_in_order(api: RunningApi) -> None:
     _, install = await api.post("/api/v3/plugins/install", {"plugin_id": "clock"})
-    # The plugin is not installed yet, so an uninstall is refused until the install lands.
-    await api.wait_operation(install["data"]["operation_id"])
-    _, update = await api.post("/api/v3/plugins/update", {"plugin_id": "clock"})
-    _, uninstall = await api.post("/api/v3/plugins/uninstall", {"plugin_id": "clock"})
-    assert uninstall["data"]["position"] == 1 or uninstall["data"]["position"] == 0
+    # Not installed yet, but an install is queued: the uninstall waits behind it.
+    status, uninstall = await api.post("/api/v3/plugins/uninstall", {"plugin_id": "clock"})
+    assert status == 202, uninstall
     done = await api.wait_operation(uninstall["data"]["operation_id"])
-    first = await api.wait_operation(update["data"]["operation_id"])
+    first = await api.wait_operation(install["data"]["operation_id"])
     assert first["status"] == "completed" and done["status"] == "completed"
     assert first["completed_at"] <= done["started_at"]
+    _, listing = await api.get("/api/v3/plugins/installed")
+    assert listing["data"]["plugins"] == []
+    records = await history(api, "?plugin_id=clock")
+    assert [r["operation_type"] for r in records] == ["uninstall", "install"]
 
 
 async def test_toggle_is_durable_and_agrees_with_state(api: RunningApi) -> None:

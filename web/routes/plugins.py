@@ -29,7 +29,7 @@ from actors.installer.urls import (
     validate_plugin_path,
 )
 from actors.plugin_ids import validate_plugin_id
-from actors.queue.messages import Enqueue
+from actors.queue.messages import ActiveLanes, Enqueue
 from actors.state.messages import GetAllStates, GetState
 from actors.toggle import toggle_plugin
 from web import keys
@@ -40,8 +40,14 @@ ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
 
 
 async def _require_installed(request: web.Request, plugin_id: str) -> None:
+    """404 unless the plugin is installed or an operation on it is queued ahead.
+
+    An uninstall right after an install is accepted and runs after it, in order.
+    """
     system = request.app[keys.SYSTEM]
-    if not await system.ref("catalog").ask(IsInstalled(plugin_id)):
+    if await system.ref("catalog").ask(IsInstalled(plugin_id)):
+        return
+    if plugin_id not in await system.ref("queue").ask(ActiveLanes()):
         raise PlugvisorError(
             ErrorCode.PLUGIN_NOT_FOUND,
             f"Plugin '{plugin_id}' is not installed",
