@@ -302,7 +302,9 @@ class OperationQueue(Actor):
     async def _maybe_compact(self) -> None:
         live = len(self._running) + len(self._pending)
         finished = len(self._operations) - live
-        if finished > self._settings.retention or self._journal.needs_compaction(live):
+        # A quarter of slack, so the journal is rewritten once per many operations, not each.
+        slack = self._settings.retention + max(1, self._settings.retention // 4)
+        if finished > slack or self._journal.needs_compaction(live):
             kept = await self._io(self._journal.compact, list(self._operations.values()))
             self._operations = {op.operation_id: op for op in kept}
 

@@ -271,3 +271,29 @@ async def test_cancel_as_it_starts_still_ends_cancelled(harness: Harness) -> Non
         assert final is not None and final["status"] == "cancelled"
     left = await queue.ask(ListOperations())
     assert left == [], [(o["status"], o["message"], o["started_at"]) for o in left]
+
+
+async def test_finished_records_are_kept_up_to_the_retention(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, QueueSettings(retention=4))
+    queue = await harness.start()
+    try:
+        ids = []
+        for number in range(12):
+            plugin = f"p{number}"
+            harness.executor.gate(plugin).set()
+            receipt = await queue.ask(Enqueue("install", plugin))
+            await wait_for_operation(harness.bus, queue, receipt["operation_id"], timeout=10)
+            ids.append(receipt["operation_id"])
+        assert (await queue.ask(GetOperation(ids[-1])))["status"] == "completed"
+        with pytest.raises(PlugvisorError):
+            await queue.ask(GetOperation(ids[0]))
+        lines = (tmp_path / "operations.jsonl").read_bytes().count(b"\n")
+        assert lines <= 3 * (4 + 1) + 3  # the newest finished ones, three lines at most each
+    finally:
+        await harness.stop()
+    restarted = Harness(tmp_path, QueueSettings(retention=4))
+    queue = await restarted.start()
+    try:
+        assert (await queue.ask(GetOperation(ids[-1])))["status"] == "completed"
+    finally:
+        await restarted.stop()
