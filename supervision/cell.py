@@ -45,6 +45,7 @@ class ActorCell:
         self._current: Item | None = None
         self._drained: list[Item] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._reaping = False  # the incarnation is ending: nothing new may start
         self._spawn_error: BaseException | None = None
         self._closed_reason = "has stopped"
 
@@ -96,6 +97,7 @@ class ActorCell:
         self.kill_cause = None
         self._spawn_error = None
         self._tasks = set()
+        self._reaping = False
         self._drained.clear()
         self._current = None
         self.status = Status.RESTARTING if restart else Status.STARTING
@@ -260,6 +262,8 @@ class ActorCell:
         self, actor: Actor, coro: Coroutine[Any, Any, Any], name: str | None
     ) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro, name=f"{self.path}:{name or 'task'}")
+        if self._reaping:
+            task.cancel()  # spawned while its incarnation ends (from a finally): never runs
         self._tasks.add(task)
         task.add_done_callback(functools.partial(self._spawned_done, self._main))
         return task
@@ -278,6 +282,7 @@ class ActorCell:
             main.cancel()
 
     async def _reap(self) -> None:
+        self._reaping = True
         tasks = self._tasks
         if not tasks:
             return

@@ -138,7 +138,9 @@ class Child:
     async def kill(self, task: asyncio.Task[object]) -> bool:
         """Cancel ``task`` and wait a little; False (logged) if it would not end."""
         task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=KILL_GRACE)
+        # The cancelled incarnation first reaps its own tasks, for up to its shutdown time.
+        grace = KILL_GRACE + (self.spec.shutdown or 0.0)
+        done, _ = await asyncio.wait({task}, timeout=grace)
         if done:
             exit_of(task)  # retrieve the outcome so asyncio does not log it as lost
             return True
