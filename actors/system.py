@@ -21,7 +21,7 @@ from actors.queue.plugin_executor import PluginExecutor
 from actors.queue.records import Operation
 from actors.state.actor import StateActor
 from actors.timeutil import now_iso
-from supervision import ActorRef, ChildSpec, MailboxFull, Supervisor
+from supervision import ActorRef, ActorStopped, ChildSpec, MailboxFull, Supervisor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default_config.json"
@@ -85,7 +85,7 @@ def build_system(settings: Settings) -> System:
 
     def record_history(op: Operation) -> None:
         # Under overload the journal still holds the operation; the history is best effort.
-        with contextlib.suppress(MailboxFull):
+        with contextlib.suppress(MailboxFull, ActorStopped):
             refs["history"].tell_nowait(NoteOperation.from_operation(op.to_journal()))
 
     def history() -> HistoryActor:
@@ -103,7 +103,7 @@ def build_system(settings: Settings) -> System:
             ask_timeout_s=max(settings.ask_timeout_s, 30.0),
         )
         return OperationQueue(
-            Journal(paths.journal_dir, retention=settings.operation_retention, syncer=syncer),
+            Journal(paths.journal_dir, syncer=syncer),
             executor,
             bus,
             settings=QueueSettings(
@@ -137,5 +137,7 @@ def build_system(settings: Settings) -> System:
     for spec in children:
         refs[spec.id] = tree.ref(spec.id)
     system.refs = refs
-    system.reason_sources = [refs[name] for name in ("config_store", "state", "history", "catalog")]
+    system.reason_sources = [
+        refs[name] for name in ("config_store", "state", "history", "catalog", "queue")
+    ]
     return system

@@ -1,22 +1,25 @@
 """The queue actor: per-plugin lanes in arrival order, a concurrency limit, deadlines, cancel.
 
-Each running operation is a task owned by the actor; the executor does the work and
-reports its stage. Every status change is journaled before it is announced, so after a
-crash the operations the process died under are found and marked ``interrupted``.
+Each running operation is a :class:`Run` in a task owned by the actor. Every status change
+is journaled before it is announced, so after a crash the operations the process died
+under are found and marked ``interrupted``. A journal that cannot be written (a full
+disk) refuses new operations with a clear error and is reported in the health reasons;
+operations already running still end, in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 
 from actors.errors import ErrorCode, PlugvisorError
 from actors.events import EventBus
+from actors.fsio import storage_error
+from actors.health_reasons import GetHealthReasons, HealthReason
 from actors.timeutil import now_iso
 from supervision import Actor, handles
 
@@ -24,18 +27,20 @@ from .executor import Executor
 from .journal import Journal
 from .messages import ActiveLanes, CancelOperation, Enqueue, GetOperation, ListOperations
 from .records import OPERATION_TYPES, Operation
+from .runner import Outcome, Run
 
 log = structlog.get_logger(__name__)
 
 HistorySink = Callable[[Operation], None]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class QueueSettings:
     concurrency: int = 1
     deadline_s: float = 600.0
-    retention: int = 1000
+    retention: int = 1000  # finished operations kept answerable by id
+    max_waiting: int = 100  # pending operations; more are refused (503)
+    max_archives: int = 2  # uploaded archives held in memory while they wait or run
 
 
 class OperationQueue(Actor):
@@ -56,22 +61,17 @@ class OperationQueue(Actor):
         self._record_history = record_history
         self._operations: dict[str, Operation] = {}  # every known operation, oldest first
         self._pending: list[str] = []  # arrival order
-        self._running: dict[str, asyncio.Task[None]] = {}
-        self._cancel_requested: set[str] = set()
+        self._runs: dict[str, Run] = {}
         self._private: dict[str, dict[str, Any]] = {}
-        # One thread for all journal I/O, so appends land in the order they were made.
-        self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="journal")
-
-    def _io(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        return asyncio.get_running_loop().run_in_executor(self._journal_thread, function, *args)
+        self._stopping = False
+        self._journal_error: tuple[str, str] | None = None  # (message, since)
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def started(self) -> None:
         await self._executor.recover()
-        operations = await self._io(self._journal.replay)
         interrupted = []
-        for op in operations:
+        for op in await self._journal.replay():
             if op.active:
                 op.status = "interrupted"
                 op.message = "The supervisor stopped while this operation was " + (
@@ -85,21 +85,18 @@ class OperationQueue(Actor):
                 interrupted.append(op)
             self._operations[op.operation_id] = op
         if interrupted:
-            await self._io(self._journal.append, interrupted)
+            await self._write(interrupted)
             for op in interrupted:
                 log.warning("operation_interrupted", operation_id=op.operation_id)
                 self._announce(op)
                 self._to_history(op)
-        if self._journal.needs_compaction(0) or len(self._operations) > self._settings.retention:
-            kept = await self._io(self._journal.compact, list(self._operations.values()))
-            self._operations = {op.operation_id: op for op in kept}
+        await self._maybe_compact()
 
     async def stopping(self) -> None:
         # Running work is cancelled with the actor; the journal still says "running", so
         # the next start marks it interrupted and the installer's recovery cleans it up.
-        for task in self._running.values():
-            task.cancel()
-        self._journal_thread.shutdown(wait=False)
+        self._stopping = True
+        self._journal.close()
 
     # --- handlers --------------------------------------------------------------------
 
@@ -119,7 +116,13 @@ class OperationQueue(Actor):
         existing = self._find_duplicate(op)
         if existing is not None:
             return self._receipt(existing, deduplicated=True)
-        await self._io(self._journal.append, [op])
+        self._check_room(msg)
+        try:
+            await self._journal.append([op])
+        except OSError as exc:
+            self._note_journal_error(exc)
+            raise storage_error(exc, ErrorCode.SYSTEM_ERROR, "queue the operation") from None
+        self._journal_error = None
         self._operations[op.operation_id] = op
         self._pending.append(op.operation_id)
         if msg.private:
@@ -141,14 +144,13 @@ class OperationQueue(Actor):
 
     @handles(ListOperations)
     def list_operations(self, msg: ListOperations) -> list[dict[str, Any]]:
-        running = [self._operations[op_id] for op_id in self._running]
-        pending = [self._operations[op_id] for op_id in self._pending]
-        return [op.to_dict(self._position(op.operation_id)) for op in running + pending]
+        active = [*self._runs, *self._pending]
+        return [self._operations[op_id].to_dict(self._position(op_id)) for op_id in active]
 
     @handles(ActiveLanes)
     def active_lanes(self, msg: ActiveLanes) -> dict[str, str]:
         lanes: dict[str, str] = {}
-        for op_id in [*self._running, *self._pending]:
+        for op_id in [*self._runs, *self._pending]:
             op = self._operations[op_id]
             if op.plugin_id is not None:
                 lanes.setdefault(op.plugin_id, op_id)
@@ -157,23 +159,38 @@ class OperationQueue(Actor):
     @handles(CancelOperation)
     async def cancel(self, msg: CancelOperation) -> dict[str, Any]:
         op = self._lookup(msg.operation_id)
-        if not op.active:
+        if op.operation_id in self._pending:
+            self._pending.remove(op.operation_id)
+            self._private.pop(op.operation_id, None)
+            await self._finish(op, Outcome("cancelled", "Cancelled before it started"))
+            self._schedule()
+        elif op.operation_id in self._runs:
+            if self._runs[op.operation_id].cancel():
+                op.message = "Cancelling"
+                self._announce(op)
+        else:
             raise PlugvisorError(
                 ErrorCode.PLUGIN_OPERATION_CONFLICT,
                 f"Operation {op.operation_id} has already finished ({op.status})",
                 context={"operation_id": op.operation_id, "status": op.status},
             )
-        if op.status == "pending":
-            self._pending.remove(op.operation_id)
-            self._private.pop(op.operation_id, None)
-            await self._finish(op, "cancelled", "Cancelled before it started")
-            self._schedule()
-        else:
-            self._cancel_requested.add(op.operation_id)
-            op.message = "Cancelling"
-            self._announce(op)
-            self._running[op.operation_id].cancel()
         return op.to_dict(self._position(op.operation_id))
+
+    @handles(GetHealthReasons)
+    def health_reasons(self, msg: GetHealthReasons) -> list[HealthReason]:
+        if self._journal_error is None:
+            return []
+        detail, since = self._journal_error
+        return [
+            HealthReason(
+                code="operation_journal_write_failed",
+                message="Operations cannot be recorded on disk; new ones are refused",
+                since=since,
+                detail=detail,
+                remediation="Free space on the device's data partition",
+                severity="unhealthy",
+            )
+        ]
 
     # --- scheduling ------------------------------------------------------------------
 
@@ -183,16 +200,16 @@ class OperationQueue(Actor):
         An operation whose plugin id is not known yet (install from a URL or an archive)
         runs alone, since it may land on any plugin's directory.
         """
-        busy_lanes = {self._operations[op_id].lane for op_id in self._running}
-        exclusive_running = any(
-            self._operations[op_id].plugin_id is None for op_id in self._running
-        )
+        if self._stopping:
+            return
+        busy_lanes = {self._operations[op_id].lane for op_id in self._runs}
+        exclusive_running = any(self._operations[op_id].plugin_id is None for op_id in self._runs)
         for op_id in list(self._pending):
-            if exclusive_running or len(self._running) >= self._settings.concurrency:
+            if exclusive_running or len(self._runs) >= self._settings.concurrency:
                 return
             op = self._operations[op_id]
             exclusive = op.plugin_id is None
-            if op.lane in busy_lanes or (exclusive and self._running):
+            if op.lane in busy_lanes or (exclusive and self._runs):
                 busy_lanes.add(op.lane)  # later operations of this lane keep their order
                 if exclusive:
                     return  # nothing may overtake an operation that needs to run alone
@@ -200,66 +217,28 @@ class OperationQueue(Actor):
             self._pending.remove(op_id)
             busy_lanes.add(op.lane)
             exclusive_running = exclusive
-            self._running[op_id] = self.spawn(self._run(op), name=f"operation-{op_id}")
+            op.status, op.started_at, op.message = "running", now_iso(), "Started"
+            run = Run(
+                op,
+                self._executor,
+                self._reporter(op),
+                self._private.pop(op_id, {}),
+                self._settings.deadline_s,
+            )
+            self._runs[op_id] = run
+            self.spawn(self._run(run), name=f"operation-{op_id}")
 
-    async def _run(self, op: Operation) -> None:
-        op.status = "running"
-        op.started_at = now_iso()
-        op.message = "Started"
-        bound = log.bind(operation_id=op.operation_id, plugin_id=op.plugin_id)
-        private = self._private.pop(op.operation_id, {})
+    async def _run(self, run: Run) -> None:
+        op = run.op
         try:
-            try:
-                await self._io(self._journal.append, [op])
-                self._announce(op)
-                async with asyncio.timeout(self._settings.deadline_s):
-                    commit = await self._executor.prepare(op, self._reporter(op), private)
-            except asyncio.CancelledError:
-                if op.operation_id not in self._cancel_requested:
-                    raise  # the actor is stopping: the journal keeps "running" for recovery
-                asyncio.current_task().uncancel()  # type: ignore[union-attr]
-                await self._finish(op, "cancelled", "Cancelled; its work was rolled back")
-                return
-            except TimeoutError:
-                await self._finish(
-                    op,
-                    "timed_out",
-                    f"Did not finish within {self._settings.deadline_s:g} s; its work was undone",
-                    error={
-                        "error_code": ErrorCode.TIMEOUT.value,
-                        "message": "Operation deadline exceeded",
-                    },
-                )
-                return
-            except PlugvisorError as exc:
-                bound.warning("operation_failed", error_code=exc.code.value, error=exc.message)
-                await self._finish(
-                    op,
-                    "failed",
-                    exc.message,
-                    error={"error_code": exc.code.value, "message": exc.message},
-                )
-                return
-            except Exception:
-                bound.exception("operation_crashed")
-                await self._finish(
-                    op,
-                    "failed",
-                    "An unexpected error occurred",
-                    error={
-                        "error_code": ErrorCode.UNKNOWN_ERROR.value,
-                        "message": "An unexpected error occurred",
-                    },
-                )
-                return
-            # Past the commit point the work has landed: a cancel can no longer undo it.
-            result = await asyncio.shield(commit())
-            op.result = result
-            await self._finish(op, "completed", result.get("message", "Completed"), progress=1.0)
-        finally:
-            self._running.pop(op.operation_id, None)
-            self._cancel_requested.discard(op.operation_id)
-            self._schedule()
+            await self._write([op])
+            self._announce(op)
+            outcome = await run.execute()
+        except asyncio.CancelledError:
+            self._stopping = True  # the actor is going: start nothing more
+            raise
+        await self._finish(op, outcome)
+        self._schedule()
 
     def _reporter(self, op: Operation) -> Callable[[str, float, str], None]:
         def report(stage: str, progress: float, message: str) -> None:
@@ -272,48 +251,82 @@ class OperationQueue(Actor):
 
         return report
 
-    async def _finish(
-        self,
-        op: Operation,
-        status: str,
-        message: str,
-        *,
-        error: dict[str, str] | None = None,
-        progress: float | None = None,
-    ) -> None:
+    async def _finish(self, op: Operation, outcome: Outcome) -> None:
         final = replace(
             op,
-            status=status,
-            message=message,
-            error=error,
+            status=outcome.status,
+            message=outcome.message,
+            error=outcome.error,
+            result=outcome.result,
             completed_at=now_iso(),
-            progress=op.progress if progress is None else progress,
-            stage="done" if status == "completed" else op.stage,
+            progress=1.0 if outcome.status == "completed" else op.progress,
+            stage="done" if outcome.status == "completed" else op.stage,
         )
-        await self._io(self._journal.append, [final])  # durable before anyone sees it ended
-        for name in ("status", "message", "error", "completed_at", "progress", "stage"):
+        await self._write([final])  # durable (when the disk allows) before anyone sees it
+        for name in ("status", "message", "error", "result", "completed_at", "progress", "stage"):
             setattr(op, name, getattr(final, name))
-        self._running.pop(op.operation_id, None)
-        log.info("operation_finished", operation_id=op.operation_id, status=status)
+        self._runs.pop(op.operation_id, None)
+        log.info("operation_finished", operation_id=op.operation_id, status=op.status)
         self._announce(op)
         self._to_history(op)
         await self._maybe_compact()
 
+    async def _write(self, operations: list[Operation]) -> None:
+        """Journal a status change; a failure is reported, never raised (the run goes on)."""
+        try:
+            await self._journal.append(operations)
+        except OSError as exc:
+            self._note_journal_error(exc)
+        else:
+            self._journal_error = None
+
+    def _note_journal_error(self, exc: OSError) -> None:
+        detail = storage_error(exc, ErrorCode.SYSTEM_ERROR, "write the operation journal").message
+        since = self._journal_error[1] if self._journal_error else now_iso()
+        self._journal_error = (detail, since)
+        log.error("operation_journal_write_failed", error=detail)
+
     async def _maybe_compact(self) -> None:
-        live = len(self._running) + len(self._pending)
-        finished = len(self._operations) - live
-        # A quarter of slack, so the journal is rewritten once per many operations, not each.
-        slack = self._settings.retention + max(1, self._settings.retention // 4)
-        if finished > slack or self._journal.needs_compaction(live):
-            kept = await self._io(self._journal.compact, list(self._operations.values()))
-            self._operations = {op.operation_id: op for op in kept}
+        """Drop the oldest finished operations once there are a quarter more than kept."""
+        finished = [op_id for op_id, op in self._operations.items() if not op.active]
+        retention = self._settings.retention
+        live = len(self._operations) - len(finished)
+        too_many = len(finished) > retention + max(1, retention // 4)
+        if not too_many and self._journal.lines <= 2 * (live + retention) + 100:
+            return
+        drop = set(finished[: max(0, len(finished) - retention)])
+        try:
+            await self._journal.compact(drop)
+        except OSError as exc:
+            self._note_journal_error(exc)
+            return
+        for op_id in drop:
+            self._operations.pop(op_id, None)
 
     # --- helpers ---------------------------------------------------------------------
 
+    def _check_room(self, msg: Enqueue) -> None:
+        if len(self._pending) >= self._settings.max_waiting:
+            raise PlugvisorError(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                f"The operation queue is full ({self._settings.max_waiting} waiting)",
+                suggested_fixes=["Wait for queued operations to finish, or cancel some"],
+            )
+        if msg.private and "archive" in msg.private:
+            held = sum(1 for private in self._private.values() if "archive" in private)
+            held += sum(1 for run in self._runs.values() if "archive" in run.private)
+            if held >= self._settings.max_archives:
+                raise PlugvisorError(
+                    ErrorCode.SERVICE_UNAVAILABLE,
+                    "Too many uploaded archives are waiting to be installed",
+                    suggested_fixes=["Upload it again once the current installs finish"],
+                )
+
     def _find_duplicate(self, op: Operation) -> Operation | None:
         key = op.dedupe_key()
-        for op_id in [*self._running, *self._pending]:
-            if op_id in self._cancel_requested:
+        for op_id in [*self._runs, *self._pending]:
+            run = self._runs.get(op_id)
+            if run is not None and run.cancel_requested:
                 continue  # being cancelled: a new request is a new operation
             candidate = self._operations[op_id]
             if candidate.dedupe_key() == key:

@@ -1,16 +1,21 @@
 """The queue's write-ahead journal: every status change of an operation, appended and fsynced.
 
 One JSON line per change, the full record each time, so replay keeps the last line per id.
-At start, operations the process died under are found here; compaction keeps the file
-bounded to the active operations plus the newest ``retention`` finished ones.
+At start, operations the process died under are found here; compaction drops the oldest
+finished operations so the file stays bounded. All I/O runs on one thread of its own, so
+appends land in the order they were made, and a compaction never loses a later append.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import structlog
@@ -22,27 +27,49 @@ from .records import Operation
 log = structlog.get_logger(__name__)
 
 JOURNAL_NAME = "operations.jsonl"
+T = TypeVar("T")
 
 
 class Journal:
-    """Blocking journal I/O; the queue actor calls it through ``asyncio.to_thread``."""
-
-    def __init__(
-        self, folder: Path, *, retention: int = 1000, syncer: Syncer | None = None
-    ) -> None:
+    def __init__(self, folder: Path, *, syncer: Syncer | None = None) -> None:
         self.path = folder / JOURNAL_NAME
-        self.retention = retention
         self.syncer = syncer or Syncer()
-        self._lines = 0
+        self.lines = 0  # lines in the file, for deciding when to compact
+        self._thread: ThreadPoolExecutor | None = None
 
-    def replay(self) -> list[Operation]:
+    # --- async interface (one I/O thread, in order) ----------------------------------
+
+    def _run(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="journal")
+        return asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
+
+    async def replay(self) -> list[Operation]:
         """Every operation the journal knows, oldest first; torn or corrupt lines are skipped."""
+        return await self._run(self._replay)
+
+    async def append(self, operations: Iterable[Operation]) -> None:
+        """Durable when this returns; raises ``OSError`` (a full disk) and writes nothing then."""
+        await self._run(self._append, list(operations))
+
+    async def compact(self, drop: set[str]) -> None:
+        """Rewrite the journal without the operations in ``drop`` (old finished ones)."""
+        await self._run(self._compact, drop)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=False)
+            self._thread = None
+
+    # --- blocking work -----------------------------------------------------------------
+
+    def _latest(self) -> OrderedDict[str, dict[str, Any]]:
         latest: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._lines = 0
+        self.lines = 0
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return []
+            return latest
         for number, line in enumerate(raw.split(b"\n"), start=1):
             if not line.strip():
                 continue
@@ -52,47 +79,42 @@ class Journal:
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 log.warning("journal_line_skipped", line=number)
                 continue
-            self._lines += 1
+            self.lines += 1
             latest.pop(operation_id, None)
             latest[operation_id] = record
+        return latest
+
+    def _replay(self) -> list[Operation]:
         operations = []
-        for record in latest.values():
+        for record in self._latest().values():
             try:
                 operations.append(Operation.from_journal(record))
             except (KeyError, TypeError, ValueError):
                 log.warning("journal_record_skipped", operation_id=record.get("operation_id"))
         return operations
 
-    def append(self, operations: list[Operation]) -> None:
-        """Append one line per operation and fsync once: durable when this returns."""
+    def _append(self, operations: list[Operation]) -> None:
         if not operations:
             return
         data = b"".join(orjson.dumps(op.to_journal()) + b"\n" for op in operations)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
         try:
-            self._repair_tail(fd)
-            os.write(fd, data)
-            self.syncer.fsync(fd)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # after a torn write, start on a fresh line
+            try:
+                os.write(fd, data)
+                self.syncer.fsync(fd)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)  # all of this append or none of it
+                raise
         finally:
             os.close(fd)
-        self._lines += len(operations)
+        self.lines += len(operations)
 
-    def _repair_tail(self, fd: int) -> None:
-        """After a torn write, start the next record on a fresh line."""
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            os.write(fd, b"\n")
-
-    def needs_compaction(self, live: int) -> bool:
-        return self._lines > 2 * (live + self.retention) + 100
-
-    def compact(self, operations: list[Operation]) -> list[Operation]:
-        """Rewrite the journal with the active operations and the newest finished ones."""
-        active = [op for op in operations if op.active]
-        finished = [op for op in operations if not op.active][-self.retention :]
-        kept_ids = {op.operation_id for op in active} | {op.operation_id for op in finished}
-        kept = [op for op in operations if op.operation_id in kept_ids]
-        data = b"".join(orjson.dumps(op.to_journal()) + b"\n" for op in kept)
+    def _compact(self, drop: set[str]) -> None:
+        kept = [record for op_id, record in self._latest().items() if op_id not in drop]
+        data = b"".join(orjson.dumps(record) + b"\n" for record in kept)
         atomic_write(self.path, data, syncer=self.syncer)
-        self._lines = len(kept)
-        return kept
+        self.lines = len(kept)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ import pytest
 
 from actors.errors import ErrorCode, PlugvisorError
 from actors.events import Event, EventBus
+from actors.fsio import Syncer
+from actors.health_reasons import GetHealthReasons
 from actors.queue.actor import OperationQueue, QueueSettings
 from actors.queue.executor import Commit, Report
 from actors.queue.journal import Journal
@@ -76,9 +79,10 @@ class Harness:
         self.history: list[dict[str, Any]] = []
         self.bus.subscribe(self.events.append)
         self.tree: Supervisor | None = None
+        self.journal: Journal | None = None
 
     async def start(self) -> ActorRef:
-        journal = Journal(self.tmp_path, retention=self.settings.retention)
+        journal = self.journal or Journal(self.tmp_path)
         self.tree = Supervisor(
             "test",
             [
@@ -297,3 +301,102 @@ async def test_finished_records_are_kept_up_to_the_retention(tmp_path: Path) -> 
         assert (await queue.ask(GetOperation(ids[-1])))["status"] == "completed"
     finally:
         await restarted.stop()
+
+
+class FailingCommitExecutor(GatedExecutor):
+    """The files 'land', then recording them fails (a config store that refuses, say)."""
+
+    async def prepare(self, op: Operation, report: Report, private: dict[str, Any]) -> Commit:
+        await super().prepare(op, report, private)
+
+        async def commit() -> dict[str, Any]:
+            raise PlugvisorError(ErrorCode.CONFIG_VALIDATION_FAILED, "schema is not valid")
+
+        return commit
+
+
+async def test_a_failing_commit_fails_the_operation_not_the_queue(harness: Harness) -> None:
+    harness.executor = FailingCommitExecutor()
+    harness.executor.gate("odd").set()
+    queue = await harness.start()
+    receipt = await queue.ask(Enqueue("install", "odd"))
+    final = await wait_for_operation(harness.bus, queue, receipt["operation_id"], timeout=10)
+    assert final is not None and final["status"] == "failed"
+    assert final["error"]["error_code"] == "SYSTEM_ERROR"
+    assert "schema is not valid" in final["message"]
+    assert harness.tree is not None and harness.tree.stats()[0].restarts == 0
+
+
+class FullDisk(Syncer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.full = False
+
+    def fsync(self, fd: int) -> None:
+        if self.full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        super().fsync(fd)
+
+
+async def test_a_full_disk_refuses_new_operations_and_lets_running_ones_end(
+    tmp_path: Path,
+) -> None:
+    disk = FullDisk()
+    harness = Harness(tmp_path, QueueSettings())
+    harness.journal = Journal(tmp_path, syncer=disk)
+    queue = await harness.start()
+    try:
+        running = await queue.ask(Enqueue("install", "early"))
+        await wait_until(lambda: "install:early" in harness.executor.started)
+        disk.full = True
+        with pytest.raises(PlugvisorError) as refused:
+            await queue.ask(Enqueue("install", "late"))
+        assert refused.value.code is ErrorCode.INSUFFICIENT_STORAGE
+        [reason] = await queue.ask(GetHealthReasons())
+        assert reason.code == "operation_journal_write_failed"
+        harness.executor.gate("early").set()
+        final = await wait_for_operation(harness.bus, queue, running["operation_id"], timeout=10)
+        assert final is not None and final["status"] == "completed"
+        disk.full = False
+        again = await queue.ask(Enqueue("install", "late"))
+        assert again["status"] == "pending"
+        assert await queue.ask(GetHealthReasons()) == []
+        assert harness.tree is not None and harness.tree.stats()[0].restarts == 0
+    finally:
+        await harness.stop()
+
+
+async def test_cancel_right_as_an_operation_is_scheduled(harness: Harness) -> None:
+    harness.executor.hang.update({"first", "second"})
+    queue = await harness.start()
+    for _ in range(10):
+        first = await queue.ask(Enqueue("install", "first"))
+        second = await queue.ask(Enqueue("install", "second"))
+        await queue.ask(CancelOperation(first["operation_id"]))
+        answer = await queue.ask(CancelOperation(second["operation_id"]))
+        assert answer["operation_id"] == second["operation_id"]
+        for receipt in (first, second):
+            final = await wait_for_operation(
+                harness.bus, queue, receipt["operation_id"], timeout=10
+            )
+            assert final is not None and final["status"] == "cancelled"
+    assert harness.tree is not None and harness.tree.stats()[0].restarts == 0
+
+
+async def test_many_concurrent_requests_with_compaction_lose_nothing(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, QueueSettings(retention=2, concurrency=3))
+    queue = await harness.start()
+    try:
+        for number in range(40):
+            harness.executor.gate(f"p{number}").set()
+        receipts = await asyncio.gather(
+            *(queue.ask(Enqueue("install", f"p{number}")) for number in range(40))
+        )
+        assert len({receipt["operation_id"] for receipt in receipts}) == 40
+        await wait_until(lambda: sum(e.data["status"] == "completed" for e in harness.events) == 40)
+        assert harness.tree is not None and harness.tree.stats()[0].restarts == 0
+        assert await queue.ask(ListOperations()) == []
+        newest = await queue.ask(GetOperation(receipts[-1]["operation_id"]))
+        assert newest["status"] == "completed"
+    finally:
+        await harness.stop()
