@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -12,6 +13,8 @@ from actors.errors import ErrorCode, PlugvisorError, invalid_input
 JSON_BODY_LIMIT = 1024 * 1024  # 1 MiB
 ARCHIVE_BODY_LIMIT = 50 * 1024 * 1024  # 50 MiB
 JSON_CONTENT_TYPE = "application/json"
+MAX_JSON_DEPTH = 32  # no request body comes close; orjson cannot write much deeper ones back
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 _MISSING = object()
 
@@ -67,7 +70,8 @@ async def read_body(request: web.Request, limit: int = JSON_BODY_LIMIT) -> bytes
 async def read_json_object(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object; 400 INVALID_INPUT when it is missing, malformed or not an object.
 
-    With ``optional=True`` an empty body reads as ``{}``.
+    A body must be sent as ``application/json`` (or ``application/*+json``) and be nested at
+    most ``MAX_JSON_DEPTH`` levels. With ``optional=True`` an empty body reads as ``{}``.
     """
     raw = await read_body(request)
     if not raw.strip():
@@ -78,9 +82,38 @@ async def read_json_object(request: web.Request, *, optional: bool = False) -> d
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise invalid_input(f"Request body is not valid JSON: {exc.msg}", field="body") from None
+    if not _is_json(request.content_type):
+        raise invalid_input(
+            f"Request body must be sent with Content-Type: {JSON_CONTENT_TYPE}",
+            field="Content-Type",
+        )
     if not isinstance(value, dict):
         raise invalid_input("Request body must be a JSON object", field="body")
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise invalid_input(
+            f"Request body is nested more than {MAX_JSON_DEPTH} levels deep", field="body"
+        )
     return value
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == JSON_CONTENT_TYPE or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 def field(
@@ -91,13 +124,16 @@ def field(
     required: bool = True,
     default: Any = None,
 ) -> Any:
-    """``body[name]`` checked against ``kind``; a boolean is never a number, nor the reverse."""
+    """``body[name]`` checked against ``kind``; a boolean is never a number, nor the reverse.
+
+    An optional field given as ``null`` reads as absent, except a boolean: JSON true/false only.
+    """
+    kinds = kind if isinstance(kind, tuple) else (kind,)
     value = body.get(name, _MISSING)
-    if value is _MISSING or (value is None and not required):
+    if value is _MISSING or (value is None and not required and bool not in kinds):
         if required:
             raise invalid_input(f"Missing required field '{name}'", field=name)
         return default
-    kinds = kind if isinstance(kind, tuple) else (kind,)
     is_bool = isinstance(value, bool)
     if (is_bool and bool not in kinds) or not isinstance(value, kinds):
         expected = " or ".join(_type_name(k) for k in kinds)
@@ -116,8 +152,16 @@ def _type_name(kind: type) -> str:
     }.get(kind, kind.__name__)
 
 
+def query_param(request: web.Request, name: str) -> str | None:
+    """The query parameter ``name``, or ``None``; given twice it is ambiguous: 400."""
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise invalid_input(f"Query parameter '{name}' must be given at most once", field=name)
+    return values[0] if values else None
+
+
 def query_bool(request: web.Request, name: str, default: bool = False) -> bool:
-    raw = request.query.get(name)
+    raw = query_param(request, name)
     if raw is None or raw == "":
         return default
     lowered = raw.lower()
@@ -129,17 +173,12 @@ def query_bool(request: web.Request, name: str, default: bool = False) -> bool:
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
+    """Plain decimal digits only: no sign, spaces, underscores or non-ASCII digits."""
+    raw = query_param(request, name)
     if raw is None:
         return default
-    try:
-        value = int(raw, 10)
-    except ValueError:
-        raise invalid_input(
-            f"Query parameter '{name}' must be an integer from {low} to {high}", field=name
-        ) from None
-    if not low <= value <= high:
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         raise invalid_input(
             f"Query parameter '{name}' must be an integer from {low} to {high}", field=name
         )
-    return value
+    return int(raw)

@@ -272,7 +272,7 @@ async def test_schedule_round_trip_and_errors(client: TestClient) -> None:
         "enabled": True,
         "start_time": "09:30",
     }
-    wrong_type = await client.post("/api/v3/config/schedule", json={"enabled": "true"})
+    wrong_type = await client.post("/api/v3/config/schedule", json={**body, "enabled": "true"})
     assert wrong_type.status == 400
     assert await wrong_type.json() == {
         "status": "error",
@@ -281,7 +281,8 @@ async def test_schedule_round_trip_and_errors(client: TestClient) -> None:
         "message": "Field 'enabled' must be a boolean (true or false)",
         "context": {"field": "enabled"},
     }
-    bad_time = await client.post("/api/v3/config/schedule", json={"start_time": "7:5"})
+    whole = {"enabled": True, "mode": "global", "start_time": "7:5", "end_time": "23:00"}
+    bad_time = await client.post("/api/v3/config/schedule", json=whole)
     assert bad_time.status == 400
     assert (await bad_time.json())["context"]["validation_errors"] == [
         {"path": "/start_time", "message": "must match the pattern ^([01][0-9]|2[0-3]):[0-5][0-9]$"}

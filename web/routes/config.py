@@ -22,7 +22,7 @@ from actors.config_store import (
 from actors.errors import invalid_input
 from actors.plugin_ids import validate_plugin_id
 from web import keys
-from web.http import field, query_bool, read_json_object, success
+from web.http import field, query_bool, query_param, read_json_object, success
 
 STORE = "config_store"
 _SCHEDULE_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -45,7 +45,7 @@ def _user(request: web.Request) -> str:
 
 
 def _query_plugin_id(request: web.Request) -> str:
-    value = request.query.get("plugin_id")
+    value = query_param(request, "plugin_id")
     if value is None or value == "":
         raise invalid_input("Missing required query parameter 'plugin_id'", field="plugin_id")
     return validate_plugin_id(value)
@@ -112,7 +112,7 @@ async def get_schedule(request: web.Request) -> web.Response:
 async def post_schedule(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     for name, kind in _SCHEDULE_FIELDS.items():
-        field(body, name, kind, required=False)
+        field(body, name, kind, required=name != "days")  # the whole schedule is replaced
     message = SaveSchedule(
         body,
         if_match=request.headers.get("If-Match"),

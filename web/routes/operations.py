@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,11 +17,12 @@ from actors.queue.messages import CancelOperation, GetOperation, ListOperations
 from actors.queue.records import TERMINAL
 from actors.queue.waiting import wait_for_operation
 from web import keys
-from web.http import query_bool, query_int, success
+from web.http import query_int, query_param, success
 
 WAIT_LIMIT_S = 120.0
 CANCEL_WAIT_S = 30.0
 MAX_OPERATION_ID = 64
+_OPERATION_ID = re.compile(rf"[A-Za-z0-9]{{1,{MAX_OPERATION_ID}}}")
 
 _FINAL_ERROR = {
     "timed_out": ErrorCode.TIMEOUT,
@@ -31,7 +33,7 @@ _FINAL_ERROR = {
 
 def _operation_id(request: web.Request) -> str:
     operation_id = request.match_info["operation_id"]
-    if len(operation_id) > MAX_OPERATION_ID or not operation_id.isalnum():
+    if not _OPERATION_ID.fullmatch(operation_id):
         raise PlugvisorError(
             ErrorCode.OPERATION_NOT_FOUND,
             "Operation not found",
@@ -55,9 +57,11 @@ def _failure(record: dict[str, Any]) -> PlugvisorError:
     )
 
 
-async def answer_enqueued(request: web.Request, receipt: dict[str, Any], what: str) -> web.Response:
-    """202 with the receipt, or with ``?wait=true`` the finished record (or its error)."""
-    if not query_bool(request, "wait"):
+async def answer_enqueued(
+    request: web.Request, receipt: dict[str, Any], what: str, *, wait: bool
+) -> web.Response:
+    """202 with the receipt, or with ``wait`` (``?wait=true``) the finished record or its error."""
+    if not wait:
         return success(receipt, what, status=202)
     system = request.app[keys.SYSTEM]
     record = await wait_for_operation(
@@ -92,7 +96,7 @@ async def cancel_operation(request: web.Request) -> web.Response:
 
 
 async def list_operations(request: web.Request) -> web.Response:
-    status = request.query.get("status", "active")
+    status = query_param(request, "status") or "active"
     if status != "active":
         raise invalid_input(
             "Query parameter 'status' must be 'active' (finished operations are in the history)",
@@ -103,7 +107,7 @@ async def list_operations(request: web.Request) -> web.Response:
 
 
 def _choice(request: web.Request, name: str, allowed: Any) -> str | None:
-    value = request.query.get(name) or None
+    value = query_param(request, name) or None
     if value is not None and value not in allowed:
         raise invalid_input(
             f"Query parameter '{name}' must be one of: {', '.join(sorted(allowed))}", field=name
@@ -112,13 +116,13 @@ def _choice(request: web.Request, name: str, allowed: Any) -> str | None:
 
 
 async def operation_history(request: web.Request) -> web.Response:
-    raw_plugin = request.query.get("plugin_id") or None
+    raw_plugin = query_param(request, "plugin_id") or None
     query = QueryHistory(
         plugin_id=validate_plugin_id(raw_plugin) if raw_plugin else None,
         operation_type=_choice(request, "operation_type", HISTORY_TYPES),
         status=_choice(request, "status", HISTORY_STATUSES),
         limit=query_int(request, "limit", 50, 1, 1000),
-        before=request.query.get("before") or None,
+        before=query_param(request, "before") or None,
     )
     if query.before is not None and len(query.before) > 64:
         raise invalid_input("Query parameter 'before' is too long", field="before")

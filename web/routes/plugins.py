@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from actors.catalog.messages import (
-    IsInstalled,
     ListInstalled,
     ListStore,
     LookupRegistry,
@@ -33,10 +32,21 @@ from actors.queue.messages import ActiveLanes, Enqueue
 from actors.state.messages import GetAllStates, GetState
 from actors.toggle import toggle_plugin
 from web import keys
-from web.http import ARCHIVE_BODY_LIMIT, field, read_body, read_json_object, success, too_large
+from web.http import (
+    ARCHIVE_BODY_LIMIT,
+    field,
+    query_bool,
+    query_param,
+    read_body,
+    read_json_object,
+    success,
+    too_large,
+)
 from web.routes.operations import answer_enqueued
 
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
+# The first bytes of a zip or a gzip file, as actors.installer.archive.archive_kind reads them.
+ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b")
 
 
 async def _require_installed(request: web.Request, plugin_id: str) -> None:
@@ -45,7 +55,8 @@ async def _require_installed(request: web.Request, plugin_id: str) -> None:
     An uninstall right after an install is accepted and runs after it, in order.
     """
     system = request.app[keys.SYSTEM]
-    if await system.ref("catalog").ask(IsInstalled(plugin_id)):
+    state = await system.ref("state").ask(GetState(plugin_id))
+    if state is not None and "missing_on_disk" not in state["metadata"]:
         return
     if plugin_id not in await system.ref("queue").ask(ActiveLanes()):
         raise PlugvisorError(
@@ -56,9 +67,10 @@ async def _require_installed(request: web.Request, plugin_id: str) -> None:
 
 
 async def _enqueue(request: web.Request, message: Enqueue, what: str) -> web.Response:
+    wait = query_bool(request, "wait")  # read first: a bad value must leave nothing queued
     system = request.app[keys.SYSTEM]
     receipt = await system.ref("queue").ask(message)
-    return await answer_enqueued(request, receipt, what)
+    return await answer_enqueued(request, receipt, what, wait=wait)
 
 
 async def install(request: web.Request) -> web.Response:
@@ -66,8 +78,10 @@ async def install(request: web.Request) -> web.Response:
     plugin_id = validate_plugin_id(field(body, "plugin_id", str))
     branch = validate_branch(field(body, "branch", str, required=False))
     version = field(body, "version", str, required=False)
-    if version is not None and not version.strip():
-        raise invalid_input("'version' must not be empty", field="version")
+    if version is not None:  # a release tag: refused now, not after queueing
+        if not version.strip():
+            raise invalid_input("'version' must not be empty", field="version")
+        version = validate_branch(version, field="version")
     system = request.app[keys.SYSTEM]
     entry = await system.ref("catalog").ask(LookupRegistry(plugin_id), timeout=30.0)
     if entry is None:
@@ -115,11 +129,22 @@ async def _read_archive_field(request: web.Request) -> tuple[str, bytes]:
         )
     if request.content_length is not None and request.content_length > ARCHIVE_BODY_LIMIT:
         raise too_large(ARCHIVE_BODY_LIMIT)
-    reader = await request.multipart()
+    try:
+        found = await _archive_part(await request.multipart())
+    except ValueError:  # aiohttp's answer to a missing boundary or a torn multipart body
+        raise invalid_input(
+            "The upload is not a well-formed multipart/form-data body", field="archive"
+        ) from None
+    if found is None:
+        raise invalid_input("Missing the multipart field 'archive'", field="archive")
+    return found
+
+
+async def _archive_part(reader: MultipartReader) -> tuple[str, bytes] | None:
     async for part in reader:
-        if part.name != "archive":
+        if not isinstance(part, BodyPartReader) or part.name != "archive":
             continue
-        filename = getattr(part, "filename", None) or ""
+        filename = part.filename or ""
         if not filename.lower().endswith(ARCHIVE_SUFFIXES):
             raise invalid_input("The archive must be a .zip or .tar.gz file", field="archive")
         chunks, size = [], 0
@@ -131,11 +156,13 @@ async def _read_archive_field(request: web.Request) -> tuple[str, bytes]:
         if not size:
             raise invalid_input("The uploaded archive is empty", field="archive")
         return filename.rsplit("/", 1)[-1], b"".join(chunks)
-    raise invalid_input("Missing the multipart field 'archive'", field="archive")
+    return None
 
 
 async def install_archive(request: web.Request) -> web.Response:
     filename, data = await _read_archive_field(request)
+    if not data.startswith(ARCHIVE_MAGIC):  # refused now rather than by a failed operation
+        raise invalid_input("The upload is neither a .zip nor a .tar.gz archive", field="archive")
     digest = hashlib.sha256(data).hexdigest()
     parameters = {"filename": filename, "archive_sha256": digest, "size": len(data)}
     return await _enqueue(
@@ -190,7 +217,7 @@ async def installed(request: web.Request) -> web.Response:
 
 async def store_list(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
-    filters = {name: request.query.get(name) or None for name in ("query", "category", "tag")}
+    filters = {name: query_param(request, name) or None for name in ("query", "category", "tag")}
     for name, value in filters.items():
         if value is not None and len(value) > 200:
             raise invalid_input(f"Query parameter '{name}' is too long", field=name)
@@ -211,7 +238,7 @@ async def store_refresh(request: web.Request) -> web.Response:
 
 async def plugin_state(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
-    raw_id = request.query.get("plugin_id")
+    raw_id = query_param(request, "plugin_id")
     if raw_id is None or raw_id == "":
         return success(await system.ref("state").ask(GetAllStates()))
     plugin_id = validate_plugin_id(raw_id)
