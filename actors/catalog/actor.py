@@ -8,6 +8,7 @@ unreachable.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -24,6 +25,8 @@ from supervision import Actor, ActorRef, handles
 from .messages import IsInstalled, ListInstalled, ListStore, LookupRegistry, RefreshRegistry
 
 log = structlog.get_logger(__name__)
+
+FORCED_REFRESH_INTERVAL_S = 60.0  # an unknown id re-reads the registry at most this often
 
 
 def _newer(latest: str | None, installed: str | None) -> bool:
@@ -56,6 +59,7 @@ class Catalog(Actor):
         self._state = state
         self._timeout = ask_timeout_s
         self._registry_error: tuple[str, str] | None = None  # (message, since)
+        self._last_forced = -FORCED_REFRESH_INTERVAL_S
 
     async def started(self) -> None:
         self.spawn(self._first_load(), name="registry-first-load")
@@ -87,8 +91,11 @@ class Catalog(Actor):
     async def lookup(self, msg: LookupRegistry) -> dict[str, Any] | None:
         snapshot = await self._snapshot()
         entry = snapshot.find(msg.plugin_id) if snapshot else None
-        if entry is None and snapshot is not None and not snapshot.stale:
-            refreshed = await self._load(force=True)  # a plugin published since the last read
+        now = time.monotonic()
+        may_refresh = now - self._last_forced >= FORCED_REFRESH_INTERVAL_S
+        if entry is None and snapshot is not None and not snapshot.stale and may_refresh:
+            self._last_forced = now  # a plugin published since the last read, at most
+            refreshed = await self._load(force=True)  # once a minute
             entry = refreshed.find(msg.plugin_id) if refreshed else None
         return _public_entry(entry) if entry else None
 

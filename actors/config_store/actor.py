@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
 import structlog
 
 from actors.errors import ErrorCode, PlugvisorError, invalid_input
@@ -240,8 +241,15 @@ class ConfigStore(Actor):
         trial = Working(work.base, dict(work.config), dict(work.secrets))
         try:
             apply.run(trial, item.msg, self._system, item.checker, item.backup)
+            _check_writable(trial)
         except PlugvisorError as exc:
             item.error = exc
+            return work
+        except Exception:  # one faulty save must never fail the others of its batch
+            log.exception("config_save_crashed", message=type(item.msg).__name__)
+            item.error = PlugvisorError(
+                ErrorCode.CONFIG_SAVE_FAILED, "The configuration could not be applied"
+            )
             return work
         if item.dry_run:
             shown = apply.view(trial, item.msg, self._system, item.checker, False)[1]
@@ -304,3 +312,15 @@ def _keep_setting(config: dict[str, Any], default: int) -> int:
     backups = system.get("backups") if isinstance(system, dict) else None
     keep = backups.get("keep") if isinstance(backups, dict) else None
     return keep if type(keep) is int and keep >= 1 else default
+
+
+def _check_writable(work: Working) -> None:
+    """Refuse, for this save alone, a config the file format cannot hold (nested too deep)."""
+    try:
+        orjson.dumps(work.config)
+        orjson.dumps(work.secrets)
+    except TypeError:
+        raise PlugvisorError(
+            ErrorCode.CONFIG_VALIDATION_FAILED,
+            "The configuration is nested too deeply to be saved",
+        ) from None

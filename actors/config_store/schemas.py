@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
@@ -54,6 +54,9 @@ def per_day_errors(schedule: Any, path: str) -> list[dict[str, str]]:
     return [{"path": f"{path}/days", "message": "at least one day must be enabled in per-day mode"}]
 
 
+DEFAULT_SCHEMA_FILE = "config_schema.json"
+
+
 class PluginSchemas:
     """Reads plugins/ (never writes it): installed check and each plugin's compiled schema."""
 
@@ -72,9 +75,28 @@ class PluginSchemas:
                 context={"plugin_id": plugin_id},
             )
 
+    def schema_path(self, plugin_id: str) -> Path:
+        """The schema file the manifest names (``config_schema``), else ``config_schema.json``.
+
+        The installer refused any name that leaves the plugin's folder; a manifest edited
+        since is checked again here.
+        """
+        folder = self._plugins_dir / plugin_id
+        try:
+            manifest = orjson.loads((folder / "manifest.json").read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            manifest = None
+        name = manifest.get("config_schema") if isinstance(manifest, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            return folder / DEFAULT_SCHEMA_FILE
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or "\\" in name or any(p in ("..", ".") for p in relative.parts):
+            raise self._broken(plugin_id, "manifest.json names a schema outside the plugin")
+        return folder / relative
+
     def checker(self, plugin_id: str) -> Checker:
         """The plugin's schema plus the core properties (only those without a schema file)."""
-        path = self._plugins_dir / plugin_id / "config_schema.json"
+        path = self.schema_path(plugin_id)
         try:
             st = os.stat(path)
             signature: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)

@@ -6,6 +6,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import SchemaError
 
 from actors.errors import ErrorCode, PlugvisorError
 from actors.installer.compat import check_compatibility
@@ -97,4 +99,11 @@ def verify_plugin_tree(root: Path, core_version: str) -> dict[str, Any]:
         schema = read_json_file(schema_path, str(schema_name))
         if not isinstance(schema, dict):
             raise _fail(f"{schema_name} must hold a JSON object", file=str(schema_name))
+        try:
+            Draft7Validator.check_schema(schema)
+        except SchemaError as exc:
+            raise _fail(
+                f"{schema_name} is not a valid JSON Schema (draft 7): {exc.message[:200]}",
+                file=str(schema_name),
+            ) from None
     return manifest

@@ -101,6 +101,7 @@ class Registry:
         self.backoff_s = backoff_s
         self._syncer = syncer
         self._snapshot: RegistrySnapshot | None = None
+        self._last_error: PlugvisorError | None = None  # the last failure with no copy at all
         self._next_fetch = 0.0
         self._lock = asyncio.Lock()
 
@@ -112,14 +113,18 @@ class Registry:
     async def load(self, *, force: bool = False) -> RegistrySnapshot:
         """The registry, fresh, cached or stale; ``NETWORK_ERROR``/``TIMEOUT`` if no copy at all."""
         async with self._lock:
-            if self._snapshot is not None and not force and time.monotonic() < self._next_fetch:
-                return self._snapshot
+            if not force and time.monotonic() < self._next_fetch:
+                if self._snapshot is not None:
+                    return self._snapshot
+                if self._last_error is not None:  # failed a moment ago: not again so soon
+                    raise self._last_error
             try:
                 document = await self._read_source()
                 plugins = await run_blocking(self._parse, document)
             except PlugvisorError as exc:
                 return await self._serve_stale(exc)
             self._snapshot = RegistrySnapshot(plugins, now_iso())
+            self._last_error = None
             self._next_fetch = time.monotonic() + self.ttl_s
             await self._save_cache(document)
             return self._snapshot
@@ -202,10 +207,11 @@ class Registry:
                 except (PlugvisorError, KeyError, TypeError):
                     snapshot = None
         if snapshot is None:
-            raise PlugvisorError(
+            self._last_error = PlugvisorError(
                 error.code,
                 f"The plugin registry is unreachable and no copy is cached: {error.message}",
             )
+            raise self._last_error
         self._snapshot = RegistrySnapshot(
             snapshot.plugins, snapshot.fetched_at, True, error.message
         )

@@ -26,7 +26,8 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
 
 
 def _shown(url: str) -> str:
-    return redact_url(url if len(url) <= 120 else url[:120] + "…")
+    shown = redact_url(url)  # credentials out first: a cut could hide them from the redaction
+    return shown if len(shown) <= 120 else shown[:120] + "…"
 
 
 def _basic(value: Any, field: str) -> str:
@@ -133,7 +134,7 @@ def validate_branch(value: Any, *, field: str = "branch") -> str | None:
     if not isinstance(value, str):
         raise invalid_input(f"'{field}' must be a string", field=field)
     bad = (
-        not _BRANCH.match(value)
+        not _BRANCH.fullmatch(value)
         or ".." in value
         or "//" in value
         or value.endswith(("/", ".", ".lock"))
@@ -159,7 +160,7 @@ def validate_plugin_path(value: Any, *, field: str = "plugin_path") -> str | Non
     if text.startswith("/") or "\\" in text:
         raise invalid_input(f"'{field}' must be a relative path inside the repository", field=field)
     segments = text.split("/")
-    if len(segments) > 8 or not all(_SEGMENT.match(seg) for seg in segments):
+    if len(segments) > 8 or not all(_SEGMENT.fullmatch(seg) for seg in segments):
         raise invalid_input(
             f"'{field}' must be a relative path of plain names (no '..', '.', or hidden parts)",
             field=field,

@@ -296,3 +296,21 @@ async def test_a_failing_progress_callback_does_not_fail_the_install(tmp_path, m
         zip_bytes(plugin_files("robust")), "r.zip", progress=broken
     )
     assert result.plugin_id == "robust"
+
+
+async def test_a_config_schema_that_is_no_valid_json_schema_is_refused(tmp_path, make_installer):
+    repo = GitRepo(tmp_path / "repos" / "odd")
+    files = plugin_files("odd", "1.0.0")
+    files["config_schema.json"] = json.dumps({"type": "not-a-type"})
+    repo.commit(files)
+    installer = make_installer(
+        write_registry(tmp_path / "r.json", [registry_entry("odd", repo.url)])
+    )
+
+    with pytest.raises(PlugvisorError) as caught:
+        await installer.install_from_registry("odd")
+
+    assert caught.value.code is ErrorCode.PLUGIN_INSTALL_FAILED
+    assert caught.value.message.startswith("config_schema.json is not a valid JSON Schema")
+    assert await installer.installed_ids() == []
+    assert_clean_tmp(installer)
