@@ -82,6 +82,9 @@ def build_system(settings: Settings) -> System:
     registry = Registry(settings.registry_url, paths.cache_dir, timeout_s=5.0, attempts=2)
     installer = Installer(paths, registry, pip=settings.pip, syncer=syncer)
     refs: dict[str, ActorRef] = {}
+    # One journal (and its one I/O thread) for every incarnation of the queue, so a dying
+    # incarnation's last write can never land after the next one's first.
+    journal = Journal(paths.journal_dir, syncer=syncer)
 
     def record_history(op: Operation) -> None:
         # Under overload the journal still holds the operation; the history is best effort.
@@ -103,7 +106,7 @@ def build_system(settings: Settings) -> System:
             ask_timeout_s=max(settings.ask_timeout_s, 30.0),
         )
         return OperationQueue(
-            Journal(paths.journal_dir, syncer=syncer),
+            journal,
             executor,
             bus,
             settings=QueueSettings(

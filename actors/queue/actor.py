@@ -96,7 +96,6 @@ class OperationQueue(Actor):
         # Running work is cancelled with the actor; the journal still says "running", so
         # the next start marks it interrupted and the installer's recovery cleans it up.
         self._stopping = True
-        self._journal.close()
 
     # --- handlers --------------------------------------------------------------------
 
@@ -202,8 +201,8 @@ class OperationQueue(Actor):
         """
         if self._stopping:
             return
-        busy_lanes = {self._operations[op_id].lane for op_id in self._runs}
-        exclusive_running = any(self._operations[op_id].plugin_id is None for op_id in self._runs)
+        busy_lanes = {run.op.lane for run in self._runs.values()}
+        exclusive_running = any(run.exclusive for run in self._runs.values())
         for op_id in list(self._pending):
             if exclusive_running or len(self._runs) >= self._settings.concurrency:
                 return
@@ -236,6 +235,8 @@ class OperationQueue(Actor):
             outcome = await run.execute()
         except asyncio.CancelledError:
             self._stopping = True  # the actor is going: start nothing more
+            if run.outcome_while_stopping is not None:  # done after all: say so on disk
+                await self._write([self._final(op, run.outcome_while_stopping)])
             raise
         await self._finish(op, outcome)
         self._schedule()
@@ -251,8 +252,8 @@ class OperationQueue(Actor):
 
         return report
 
-    async def _finish(self, op: Operation, outcome: Outcome) -> None:
-        final = replace(
+    def _final(self, op: Operation, outcome: Outcome) -> Operation:
+        return replace(
             op,
             status=outcome.status,
             message=outcome.message,
@@ -262,6 +263,9 @@ class OperationQueue(Actor):
             progress=1.0 if outcome.status == "completed" else op.progress,
             stage="done" if outcome.status == "completed" else op.stage,
         )
+
+    async def _finish(self, op: Operation, outcome: Outcome) -> None:
+        final = self._final(op, outcome)
         await self._write([final])  # durable (when the disk allows) before anyone sees it
         for name in ("status", "message", "error", "result", "completed_at", "progress", "stage"):
             setattr(op, name, getattr(final, name))
@@ -288,7 +292,9 @@ class OperationQueue(Actor):
 
     async def _maybe_compact(self) -> None:
         """Drop the oldest finished operations once there are a quarter more than kept."""
-        finished = [op_id for op_id, op in self._operations.items() if not op.active]
+        done = [op for op in self._operations.values() if not op.active]
+        done.sort(key=lambda op: op.completed_at or op.created_at)  # oldest endings go first
+        finished = [op.operation_id for op in done]
         retention = self._settings.retention
         live = len(self._operations) - len(finished)
         too_many = len(finished) > retention + max(1, retention // 4)

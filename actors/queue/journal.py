@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -56,11 +57,6 @@ class Journal:
         """Rewrite the journal without the operations in ``drop`` (old finished ones)."""
         await self._run(self._compact, drop)
 
-    def close(self) -> None:
-        if self._thread is not None:
-            self._thread.shutdown(wait=False)
-            self._thread = None
-
     # --- blocking work -----------------------------------------------------------------
 
     def _latest(self) -> OrderedDict[str, dict[str, Any]]:
@@ -103,7 +99,8 @@ class Journal:
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # after a torn write, start on a fresh line
             try:
-                os.write(fd, data)
+                if os.write(fd, data) != len(data):  # a disk that filled up mid-record
+                    raise OSError(errno.ENOSPC, "No space left on device")
                 self.syncer.fsync(fd)
             except BaseException:
                 with contextlib.suppress(OSError):

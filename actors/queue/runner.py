@@ -49,7 +49,14 @@ class Run:
     deadline_s: float
     phase: str = "starting"  # starting, preparing, committing, done
     cancel_requested: bool = False
+    # Fixed when the run starts: an install whose plugin id comes from its manifest.
+    exclusive: bool = False
+    # How a run ended that finished its commit while the queue was stopping.
+    outcome_while_stopping: Outcome | None = None
     _prepare: asyncio.Task[Commit] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.exclusive = self.op.plugin_id is None
 
     def cancel(self) -> bool:
         """Ask the run to stop; False when it is past the point where its work can be undone."""
@@ -65,29 +72,47 @@ class Run:
         if self.cancel_requested:
             return Outcome("cancelled", "Cancelled before it started")
         self.phase = "preparing"
-        prepare = self._prepare = asyncio.get_running_loop().create_task(self._prepare_in_time())
+        loop = asyncio.get_running_loop()
+        prepare = self._prepare = loop.create_task(self._prepare_in_time())
         try:
             await asyncio.wait({prepare})
         except asyncio.CancelledError:  # the queue is stopping: let the work roll back first
             prepare.cancel()
             await asyncio.wait({prepare}, timeout=STOP_GRACE_S)
+            if self._prepared(prepare) is None:  # it had landed: record it before going
+                await self._finish_commit_while_stopping(prepare.result())
             raise
         outcome = self._prepared(prepare)
         if outcome is not None:
             self.phase = "done"
             return outcome
         self.phase = "committing"
+        commit = loop.create_task(self._commit(prepare.result()))
         try:
-            result = await prepare.result()()
-        except PlugvisorError as exc:
-            outcome = self._commit_failed(exc.message)
-        except Exception as exc:
-            log.exception("operation_commit_crashed", operation_id=self.op.operation_id)
-            outcome = self._commit_failed(type(exc).__name__)
-        else:
-            outcome = Outcome("completed", result.get("message", "Completed"), result=result)
+            outcome = await asyncio.shield(commit)
+        except asyncio.CancelledError:  # the files have landed: the bookkeeping must follow
+            await asyncio.wait({commit}, timeout=STOP_GRACE_S)
+            if commit.done() and not commit.cancelled():
+                self.outcome_while_stopping = commit.result()
+            raise
         self.phase = "done"
         return outcome
+
+    async def _finish_commit_while_stopping(self, commit: Commit) -> None:
+        task = asyncio.get_running_loop().create_task(self._commit(commit))
+        await asyncio.wait({task}, timeout=STOP_GRACE_S)
+        if task.done() and not task.cancelled():
+            self.outcome_while_stopping = task.result()
+
+    async def _commit(self, commit: Commit) -> Outcome:
+        try:
+            result = await commit()
+        except PlugvisorError as exc:
+            return self._commit_failed(exc.message)
+        except Exception as exc:
+            log.exception("operation_commit_crashed", operation_id=self.op.operation_id)
+            return self._commit_failed(type(exc).__name__)
+        return Outcome("completed", result.get("message", "Completed"), result=result)
 
     async def _prepare_in_time(self) -> Commit:
         try:

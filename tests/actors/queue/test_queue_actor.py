@@ -400,3 +400,71 @@ async def test_many_concurrent_requests_with_compaction_lose_nothing(tmp_path: P
         assert newest["status"] == "completed"
     finally:
         await harness.stop()
+
+
+class SlowCommitExecutor(GatedExecutor):
+    """Its commit waits at a gate of its own and can learn the plugin id (as URL installs do)."""
+
+    def __init__(self, learns_id: str | None = None) -> None:
+        super().__init__()
+        self.committing = asyncio.Event()
+        self.commit_gate = asyncio.Event()
+        self.learns_id = learns_id
+
+    async def prepare(self, op: Operation, report: Report, private: dict[str, Any]) -> Commit:
+        await super().prepare(op, report, private)
+
+        async def commit() -> dict[str, Any]:
+            if self.learns_id:
+                op.plugin_id = self.learns_id
+            self.committing.set()
+            await self.commit_gate.wait()
+            return {"plugin_id": op.plugin_id, "message": "landed"}
+
+        return commit
+
+
+async def test_a_stop_during_the_commit_lets_it_finish_and_records_it(tmp_path: Path) -> None:
+    first = Harness(tmp_path, QueueSettings())
+    first.executor = SlowCommitExecutor()
+    first.executor.gate("clock").set()
+    queue = await first.start()
+    receipt = await queue.ask(Enqueue("install", "clock"))
+    async with asyncio.timeout(10):
+        await first.executor.committing.wait()
+    [run_task] = [t for t in asyncio.all_tasks() if receipt["operation_id"] in t.get_name()]
+    stopping = asyncio.ensure_future(first.stop())
+    await wait_until(lambda: run_task.cancelling() > 0)  # the stop has reached the run
+    first.executor.commit_gate.set()
+    async with asyncio.timeout(20):
+        await stopping
+
+    second = Harness(tmp_path, QueueSettings())
+    queue = await second.start()
+    try:
+        record = await queue.ask(GetOperation(receipt["operation_id"]))
+        assert record["status"] == "completed"
+        assert record["result"] == {"plugin_id": "clock", "message": "landed"}
+    finally:
+        await second.stop()
+
+
+async def test_an_install_learning_its_id_still_runs_alone(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, QueueSettings(concurrency=2))
+    harness.executor = SlowCommitExecutor(learns_id="landed")
+    harness.executor.gate("").set()
+    harness.executor.gate("other").set()
+    queue = await harness.start()
+    try:
+        by_url = await queue.ask(Enqueue("install", None, {"repo_url": "x"}, lane="url:x"))
+        async with asyncio.timeout(10):
+            await harness.executor.committing.wait()
+        other = await queue.ask(Enqueue("uninstall", "other"))
+        assert (await queue.ask(GetOperation(other["operation_id"])))["status"] == "pending"
+        harness.executor.commit_gate.set()
+        for receipt in (by_url, other):
+            final = await wait_for_operation(harness.bus, queue, receipt["operation_id"], 10)
+            assert final is not None and final["status"] == "completed"
+        assert harness.executor.started == ["install:None", "uninstall:other"]
+    finally:
+        await harness.stop()
