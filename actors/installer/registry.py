@@ -117,7 +117,7 @@ class Registry:
                 if self._snapshot is not None:
                     return self._snapshot
                 if self._last_error is not None:  # failed a moment ago: not again so soon
-                    raise self._last_error
+                    raise PlugvisorError(self._last_error.code, self._last_error.message)
             try:
                 document = await self._read_source()
                 plugins = await run_blocking(self._parse, document)

@@ -161,16 +161,31 @@ async def _archive_part(reader: MultipartReader) -> tuple[str, bytes] | None:
 
 
 async def install_archive(request: web.Request) -> web.Response:
+    slots = request.app[UPLOAD_SLOTS]
+    if slots.locked():  # each upload may hold 50 MiB in memory: a few at a time, no waiting
+        raise PlugvisorError(
+            ErrorCode.SERVICE_UNAVAILABLE,
+            "Other archives are being uploaded right now",
+            suggested_fixes=["Upload it again in a moment"],
+        )
+    wait = query_bool(request, "wait")  # read first: a bad value must leave nothing queued
+    async with slots:
+        receipt, message = await _queue_archive(request)
+    return await answer_enqueued(request, receipt, message, wait=wait)  # the bytes are let go
+
+
+async def _queue_archive(request: web.Request) -> tuple[dict[str, Any], str]:
     filename, data = await _read_archive_field(request)
     if not data.startswith(ARCHIVE_MAGIC):  # refused now rather than by a failed operation
         raise invalid_input("The upload is neither a .zip nor a .tar.gz archive", field="archive")
     digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())  # up to 50 MiB
     parameters = {"filename": filename, "archive_sha256": digest, "size": len(data)}
-    return await _enqueue(
-        request,
-        Enqueue("install", None, parameters, lane=f"archive:{digest}", private={"archive": data}),
-        f"Plugin archive {filename} installation queued",
+    message = Enqueue(
+        "install", None, parameters, lane=f"archive:{digest}", private={"archive": data}
     )
+    system = request.app[keys.SYSTEM]
+    receipt = await system.ref("queue").ask(message)
+    return receipt, f"Plugin archive {filename} installation queued"
 
 
 async def update(request: web.Request) -> web.Response:
@@ -253,7 +268,12 @@ async def plugin_state(request: web.Request) -> web.Response:
     return success(state)
 
 
+UPLOAD_SLOTS = web.AppKey("archive_upload_slots", asyncio.Semaphore)
+MAX_CONCURRENT_UPLOADS = 2
+
+
 def setup(app: web.Application) -> None:
+    app[UPLOAD_SLOTS] = asyncio.Semaphore(MAX_CONCURRENT_UPLOADS)
     router = app.router
     router.add_post("/api/v3/plugins/install", install)
     router.add_post("/api/v3/plugins/install-from-url", install_from_url)
