@@ -12,6 +12,7 @@ import pytest
 
 from tests.actors.installer.installer_helpers import plugin_files, zip_bytes
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
+from web.routes.plugins import MAX_CONCURRENT_UPLOADS, UPLOAD_SLOTS
 
 
 @pytest.fixture
@@ -307,3 +308,24 @@ async def test_json_body_over_1_mib_is_413(api: RunningApi) -> None:
     answer = await response.json()
     assert answer["error_code"] == "PAYLOAD_TOO_LARGE"
     assert answer["error_category"] == "system"
+
+
+async def test_uploads_beyond_the_concurrent_limit_are_503(api: RunningApi) -> None:
+    assert api.client is not None
+    slots = api.client.app[UPLOAD_SLOTS]
+    for _ in range(MAX_CONCURRENT_UPLOADS):
+        await slots.acquire()  # uploads in progress
+    try:
+        archive = zip_bytes(plugin_files("uploaded", "2.0.0"))
+        response = await api.client.post(
+            "/api/v3/plugins/install-archive", data=_multipart(archive)
+        )
+        body = await response.json()
+        assert response.status == 503, body
+        assert body["error_code"] == "SERVICE_UNAVAILABLE"
+        assert response.headers["Retry-After"] == "5"
+    finally:
+        for _ in range(MAX_CONCURRENT_UPLOADS):
+            slots.release()
+    _, operations = await api.get("/api/v3/plugins/operations")
+    assert operations["data"] == []
