@@ -17,12 +17,11 @@ from actors.errors import PlugvisorError
 from actors.health_reasons import GetHealthReasons, HealthReason
 from actors.installer import Installer, Registry, RegistryEntry, RegistrySnapshot
 from actors.installer.compat import compare_versions
-from actors.plugin_ids import is_valid_plugin_id
 from actors.state.messages import GetAllStates
 from actors.timeutil import now_iso
 from supervision import Actor, ActorRef, handles
 
-from .messages import IsInstalled, ListInstalled, ListStore, LookupRegistry, RefreshRegistry
+from .messages import ListInstalled, ListStore, LookupRegistry, RefreshRegistry
 
 log = structlog.get_logger(__name__)
 
@@ -152,12 +151,6 @@ class Catalog(Actor):
                 "error": (snapshot.error if snapshot else None) or self._error_text(),
             },
         }
-
-    @handles(IsInstalled)
-    async def is_installed(self, msg: IsInstalled) -> bool:
-        if not is_valid_plugin_id(msg.plugin_id):
-            return False
-        return msg.plugin_id in await self._installer.installed_ids()
 
     @handles(ListInstalled)
     async def list_installed(self, msg: ListInstalled) -> list[dict[str, Any]]:

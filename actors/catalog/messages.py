@@ -29,10 +29,3 @@ class RefreshRegistry:
 @dataclass(frozen=True, slots=True)
 class ListInstalled:
     """-> every installed plugin: manifest fields, state, and whether an update is available."""
-
-
-@dataclass(frozen=True, slots=True)
-class IsInstalled:
-    """-> True when ``plugins/<plugin_id>`` holds an installed plugin."""
-
-    plugin_id: str
