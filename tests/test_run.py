@@ -6,19 +6,12 @@ import asyncio
 import os
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.supervisor_process import free_port, plugvisor_command
 
 
 async def read_datagrams(sock: socket.socket, until: bytes, timeout: float) -> list[bytes]:
@@ -44,16 +37,7 @@ async def start_plugvisor(tmp_path: Path, port: int, env: dict[str, str]):
     registry = tmp_path / "registry.json"
     registry.write_text('{"plugins": []}')
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(REPO_ROOT / "run.py"),
-        "--port",
-        str(port),
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--registry-url",
-        str(registry),
-        "--log-format",
-        "json",
+        *plugvisor_command(port, tmp_path / "data", registry),
         cwd=str(tmp_path),
         env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE,

@@ -12,30 +12,15 @@ import json
 import os
 import random
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
 
 from tests.actors.installer.installer_helpers import build_wheel, plugin_files
-from tests.test_run import free_port
+from tests.supervisor_process import free_port, plugvisor_command, start_serving
 from tests.web.plugin_env import make_env
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 KILLS = 12
-
-
-async def start(command: list[str]) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    async with asyncio.timeout(30):
-        line = await process.stdout.readline()
-    assert b"serving on" in line, line
-    return process
 
 
 def check_disk(data_dir: Path, states: dict[str, dict]) -> None:
@@ -60,25 +45,13 @@ async def test_sigkill_during_installs_and_uninstalls_leaves_everything_whole(
     )
     data_dir = tmp_path / "data"
     port = free_port()
-    command = [
-        sys.executable,
-        str(REPO_ROOT / "run.py"),
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--registry-url",
-        str(env.registry_path),
-        "--log-format",
-        "json",
-        "--pip-no-index",
-        "--pip-find-links",
-        str(wheels),
-    ]
+    command = plugvisor_command(
+        port, data_dir, env.registry_path, "--pip-no-index", "--pip-find-links", str(wheels)
+    )
     base = f"http://127.0.0.1:{port}/api/v3/plugins"
     chooser = random.Random(20261126)
     answered: list[str] = []
-    process = await start(command)
+    process = await start_serving(command)
     try:
         async with aiohttp.ClientSession() as session:
             for _ in range(KILLS):
@@ -93,7 +66,7 @@ async def test_sigkill_during_installs_and_uninstalls_leaves_everything_whole(
                 os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
 
-                process = await start(command)
+                process = await start_serving(command)
                 for operation_id in answered:
                     async with session.get(f"{base}/operation/{operation_id}") as response:
                         assert response.status == 200

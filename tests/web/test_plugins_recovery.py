@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,10 +16,8 @@ from tests.actors.installer.installer_helpers import (
     processes_mentioning,
     registry_entry,
 )
-from tests.test_run import free_port
+from tests.supervisor_process import free_port, plugvisor_command, start_serving
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -132,32 +129,9 @@ async def test_sigkill_mid_install_leaves_an_interrupted_operation_and_no_debris
 ) -> None:
     port = free_port()
     data_dir = tmp_path / "data"
-    command = [
-        sys.executable,
-        str(REPO_ROOT / "run.py"),
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--registry-url",
-        str(env.registry_path),
-        "--log-format",
-        "json",
-    ]
-
-    async def start() -> asyncio.subprocess.Process:
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        async with asyncio.timeout(30):
-            assert b"serving on" in await process.stdout.readline()
-        return process
-
+    command = plugvisor_command(port, data_dir, env.registry_path)
     base = f"http://127.0.0.1:{port}/api/v3/plugins"
-    process = await start()
+    process = await start_serving(command)
     try:
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{base}/install", json={"plugin_id": "hung"}) as response:
@@ -168,7 +142,7 @@ async def test_sigkill_mid_install_leaves_an_interrupted_operation_and_no_debris
             os.killpg(process.pid, signal.SIGKILL)  # the supervisor and its git, mid-clone
             await process.wait()
 
-            process = await start()
+            process = await start_serving(command)
             async with session.get(f"{base}/operation/{operation_id}") as response:
                 assert response.status == 200
                 record = (await response.json())["data"]

@@ -41,18 +41,6 @@ class FailingSyncer(Syncer):
 
 
 @pytest.fixture
-def paths(tmp_path: Path) -> DataPaths:
-    paths = DataPaths(tmp_path / "data")
-    paths.ensure()
-    return paths
-
-
-@pytest.fixture
-def events() -> list[Event]:
-    return []
-
-
-@pytest.fixture
 def bus(events: list[Event]) -> EventBus:
     bus = EventBus()
     bus.subscribe(events.append, topics=("plugin_state",))

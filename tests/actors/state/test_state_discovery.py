@@ -29,18 +29,6 @@ T0 = "2026-11-26T10:00:00.000Z"
 
 
 @pytest.fixture
-def paths(tmp_path: Path) -> DataPaths:
-    paths = DataPaths(tmp_path / "data")
-    paths.ensure()
-    return paths
-
-
-@pytest.fixture
-def events() -> list[Event]:
-    return []
-
-
-@pytest.fixture
 async def start(paths: DataPaths, events: list[Event]) -> AsyncIterator[Start]:
     bus = EventBus()
     bus.subscribe(events.append, topics=("plugin_state",))
