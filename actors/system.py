@@ -19,7 +19,7 @@ from actors.queue.actor import OperationQueue, QueueSettings
 from actors.queue.journal import Journal
 from actors.queue.plugin_executor import PluginExecutor
 from actors.queue.records import Operation
-from actors.state.actor import StateActor
+from actors.state import StateActor, follow_events
 from actors.timeutil import now_iso
 from supervision import ActorRef, ActorStopped, ChildSpec, MailboxFull, Supervisor
 
@@ -129,7 +129,16 @@ def build_system(settings: Settings) -> System:
                 backups_keep=settings.backups_keep,
             ),
         ),
-        ChildSpec("state", lambda: StateActor(paths, bus, syncer=syncer)),
+        ChildSpec(
+            "state",
+            lambda: StateActor(
+                paths,
+                refs["config_store"],
+                bus,
+                syncer=syncer,
+                ask_timeout_s=settings.ask_timeout_s,
+            ),
+        ),
         ChildSpec("catalog", lambda: Catalog(installer, registry, refs["state"])),
         ChildSpec("queue", queue, shutdown=15.0),
     ]
@@ -140,6 +149,7 @@ def build_system(settings: Settings) -> System:
     for spec in children:
         refs[spec.id] = tree.ref(spec.id)
     system.refs = refs
+    follow_events(bus, refs["state"])  # the state's view follows the config and the queue
     system.reason_sources = [
         refs[name] for name in ("config_store", "state", "history", "catalog", "queue")
     ]

@@ -23,7 +23,7 @@ from actors.paths import DataPaths
 from actors.plugin_ids import validate_plugin_id
 from supervision import Actor, handles
 
-from . import apply
+from . import apply, flags
 from .apply import SYSTEM_KEYS, Working
 from .backups import BACKUP_ID, BackupInfo
 from .batch import Item
@@ -33,9 +33,11 @@ from .messages import (
     EnsurePluginEntry,
     GetMainConfig,
     GetPluginConfig,
+    GetPluginFlags,
     GetPluginSchema,
     GetSchedule,
     ListBackups,
+    PluginFlags,
     RestoreBackup,
     SavePluginConfig,
     SaveResult,
@@ -139,6 +141,21 @@ class ConfigStore(Actor):
     async def list_backups(self, msg: ListBackups) -> list[BackupInfo]:
         return await asyncio.to_thread(self._files.list_backups)
 
+    @handles(GetPluginFlags)
+    async def get_plugin_flags(self, msg: GetPluginFlags) -> PluginFlags:
+        live = self._live()
+        found = flags.all_flags(live.config)
+        enabled = await asyncio.to_thread(flags.resolve, found, self._default_enabled)
+        return PluginFlags(live.generation, {k: bool(v) for k, v in enabled.items()})
+
+    def _default_enabled(self, plugin_id: str) -> bool:
+        """The schema's default for ``enabled`` (blocking); a plugin without one: enabled."""
+        try:
+            default = self._plugins.checker(plugin_id).fill_defaults({}).get("enabled", True)
+        except PlugvisorError:  # not installed, or its schema is broken: the core default
+            return True
+        return default if isinstance(default, bool) else True
+
     @handles(GetHealthReasons)
     def health_reasons(self, msg: GetHealthReasons) -> list[HealthReason]:
         return list(self._files.reasons)
@@ -188,6 +205,7 @@ class ConfigStore(Actor):
                         item.error = exc
             else:
                 self._snap = snap
+                await self._resolve_flags(items)
         final = Working.of(self._live())
         for item in items:
             if item.error is None and item.result is None:
@@ -199,6 +217,21 @@ class ConfigStore(Actor):
             raise items[0].error
         assert items[0].result is not None
         return items[0].result
+
+    async def _resolve_flags(self, items: list[Item]) -> None:
+        """Give each committed save's changed ``enabled`` flags their schema defaults."""
+        pending = [
+            item for item in items if item.enabled and flags.DEFAULT in item.enabled.values()
+        ]
+        if not pending:
+            return
+
+        def resolve_all() -> None:
+            for item in pending:
+                assert item.enabled is not None
+                item.enabled = flags.resolve(item.enabled, self._default_enabled)
+
+        await asyncio.to_thread(resolve_all)
 
     def _prepare(self, items: list[Item]) -> None:
         """Boundary checks and file reads for the whole batch, in one worker-thread hop."""
@@ -264,6 +297,9 @@ class ConfigStore(Actor):
             return work
         item.applied = True
         item.changed = trial.config != work.config or trial.secrets != work.secrets
+        plugin_id = getattr(item.msg, "plugin_id", None)
+        keys = None if plugin_id is None else (plugin_id,)
+        item.enabled = flags.changed_flags(work.config, trial.config, keys) or None
         item.view = apply.view(trial, item.msg, self._system, item.checker, item.changed)
         return trial
 

@@ -47,6 +47,9 @@ class Item:
     generation: int = 0  # the config generation that includes this save
     view: View = (None, None)
     result: SaveResult | None = None
+    # The plugins whose `enabled` this save changed: {plugin_id: flag}, None for a removed
+    # section; schema defaults resolved once the save is durable (see flags.py).
+    enabled: dict[str, Any] | None = None
 
     @property
     def kind(self) -> str:
@@ -67,7 +70,7 @@ class Item:
         error = None
         if self.error is not None:
             error = {"error_code": self.error.code.value, "message": self.error.message}
-        return {
+        event = {
             "kind": self.kind,
             "plugin_id": getattr(self.msg, "plugin_id", None),
             "generation": generation,
@@ -76,6 +79,9 @@ class Item:
             "error": error,
             "user": self.msg.user,
         }
+        if error is None and self.enabled:
+            event["enabled"] = dict(self.enabled)
+        return event
 
     def answer(self) -> None:
         """Reply to a drained ask (the handler's own message is answered by returning)."""

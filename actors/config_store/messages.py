@@ -38,6 +38,11 @@ class ListBackups:
     """Every backup, newest first: ``list[BackupInfo]``."""
 
 
+@dataclass(frozen=True, slots=True)
+class GetPluginFlags:
+    """Every plugin section's effective ``enabled`` (schema defaults applied): ``PluginFlags``."""
+
+
 # --- saves (group-committed: queued saves are made durable together) -------------------------
 
 
@@ -128,6 +133,14 @@ SAVE_MESSAGES = (
 class ConfigView:
     data: Any
     etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class PluginFlags:
+    """``enabled`` of every plugin that has a config section, as of config ``generation``."""
+
+    generation: int
+    enabled: dict[str, bool]
 
 
 @dataclass(frozen=True, slots=True)

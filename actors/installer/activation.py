@@ -35,7 +35,13 @@ class Activator:
         self._lock = asyncio.Lock()
 
     async def land(
-        self, ws: Workspace, plugin_id: str, version: str, source: PluginSource, reporter: Progress
+        self,
+        ws: Workspace,
+        plugin_id: str,
+        version: str,
+        source: PluginSource,
+        reporter: Progress,
+        operation_id: str | None = None,
     ) -> tuple[InstalledRecord | None, bool]:
         """Swap ``ws.tree`` into plugins/<plugin_id>, keeping the old copy until the commit.
 
@@ -44,7 +50,7 @@ class Activator:
         """
         async with self._lock:
             previous = await run_blocking(
-                self.inventory.write_record, ws, plugin_id, version, source
+                self.inventory.write_record, ws, plugin_id, version, source, operation_id
             )
             intent = await self._prepare(self.lander.prepare_land, ws, plugin_id)
             try:

@@ -100,9 +100,13 @@ class Installer:
         record = await run_blocking(self._inventory.read_record, validate_plugin_id(plugin_id))
         return None if record is None else replace(record, source=record.source.redacted())
 
-    async def source_of(self, plugin_id: str) -> PluginSource | None:
-        record = await self.installed_record(plugin_id)
-        return None if record is None else record.source
+    async def is_installed(self, plugin_id: str) -> bool:
+        """Whether plugins/<plugin_id> is there (a folder, whatever its manifest says)."""
+        return validate_plugin_id(plugin_id) in await self.installed_ids()
+
+    async def landed_by(self, operation_id: str) -> str | None:
+        """The plugin whose installed copy ``operation_id`` landed (its install record says so)."""
+        return await run_blocking(self._inventory.landed_by, operation_id)
 
     async def is_tombstoned(self, plugin_id: str) -> bool:
         return await run_blocking(self._tombstones.contains, validate_plugin_id(plugin_id))
@@ -127,6 +131,7 @@ class Installer:
         branch: str | None = None,
         version: str | None = None,
         progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
     ) -> InstallResult:
         """Install a registry plugin, matched by id, then by the last segment of plugin_path."""
         plugin_id = validate_plugin_id(plugin_id)
@@ -144,7 +149,7 @@ class Installer:
             )
         version = version.strip() if version else None
         fetch = self._planner.for_registry(entry, branch=branch, version=version)
-        return await self._install(fetch, reporter, requested_id=plugin_id)
+        return await self._install(fetch, reporter, operation_id, requested_id=plugin_id)
 
     async def install_from_url(
         self,
@@ -154,6 +159,7 @@ class Installer:
         plugin_path: str | None = None,
         branch: str | None = None,
         progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
     ) -> InstallResult:
         """Install from a git URL (https, http, ssh, file) or an archive URL (.zip, .tar.gz).
 
@@ -166,10 +172,15 @@ class Installer:
         )
         reporter = Progress(progress, log.bind(plugin_id=plugin_id))
         await reporter.report(Stage.RESOLVING, 1.0, "Source address accepted")
-        return await self._install(fetch, reporter, requested_id=plugin_id)
+        return await self._install(fetch, reporter, operation_id, requested_id=plugin_id)
 
     async def install_from_archive(
-        self, data: bytes, filename: str, *, progress: ProgressCallback | None = None
+        self,
+        data: bytes,
+        filename: str,
+        *,
+        progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
     ) -> InstallResult:
         """Install an uploaded .zip or .tar.gz (plugin at its root or in its single top folder)."""
         if not isinstance(data, bytes | bytearray | memoryview):
@@ -177,10 +188,14 @@ class Installer:
         reporter = Progress(progress, log)
         await reporter.report(Stage.RESOLVING, 1.0, "Archive received")
         fetch = self._planner.for_upload(bytes(data), filename)
-        return await self._install(fetch, reporter)
+        return await self._install(fetch, reporter, operation_id)
 
     async def update(
-        self, plugin_id: str, *, progress: ProgressCallback | None = None
+        self,
+        plugin_id: str,
+        *,
+        progress: ProgressCallback | None = None,
+        operation_id: str | None = None,
     ) -> InstallResult:
         """Fetch the newest revision from the plugin's source; on failure the old copy stays."""
         plugin_id = validate_plugin_id(plugin_id)
@@ -191,7 +206,9 @@ class Installer:
             fetch = await self._planner.for_update(plugin_id, current)
             if fetch is None:
                 return await self._unchanged(current, reporter)
-            return await self._install(fetch, reporter, expected_id=plugin_id, current=current)
+            return await self._install(
+                fetch, reporter, operation_id, expected_id=plugin_id, current=current
+            )
         except PlugvisorError as exc:
             raise _as_update_error(exc) from None
 
@@ -217,6 +234,7 @@ class Installer:
         self,
         fetch: FetchStep,
         reporter: Progress,
+        operation_id: str | None,
         *,
         requested_id: str | None = None,
         expected_id: str | None = None,
@@ -229,7 +247,7 @@ class Installer:
             blog = log.bind(plugin_id=expected_id or requested_id, op=ws.op_id)
             try:
                 result, late = await self._pipeline(
-                    ws, fetch, reporter, blog, requested_id, expected_id, current
+                    ws, fetch, reporter, blog, operation_id, requested_id, expected_id, current
                 )
             except OSError as exc:
                 raise storage_error(
@@ -249,6 +267,7 @@ class Installer:
         fetch: FetchStep,
         reporter: Progress,
         blog: Any,
+        operation_id: str | None,
         requested_id: str | None,
         expected_id: str | None,
         current: InstalledRecord | None,
@@ -269,7 +288,7 @@ class Installer:
         deps = await self._dependencies(ws, fetched, reporter)
         await run_blocking(self._inventory.stage, fetched.root, ws)
         previous, late = await self._activator.land(
-            ws, plugin_id, version, fetched.source, reporter
+            ws, plugin_id, version, fetched.source, reporter, operation_id
         )
         blog.info("plugin_installed", version=version, source=fetched.source.public())
         result = InstallResult(

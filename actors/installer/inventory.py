@@ -18,14 +18,14 @@ from actors.installer.manifest import (
     read_json_file,
     verify_plugin_tree,
 )
-from actors.installer.results import InstalledRecord, PluginSource
+from actors.installer.results import RECORD_FILE, InstalledRecord, PluginSource
 from actors.paths import DataPaths
 from actors.plugin_ids import is_valid_plugin_id
 from actors.timeutil import now_iso
 
 log = structlog.get_logger(__name__)
 
-RECORD_FILE = ".plugvisor.json"
+__all__ = ["RECORD_FILE", "Inventory"]
 
 
 class Inventory:
@@ -78,6 +78,14 @@ class Inventory:
             log.warning("install_record_unreadable", plugin_id=plugin_id)
             return None
 
+    def landed_by(self, operation_id: str) -> str | None:
+        """The installed plugin whose copy ``operation_id`` landed, if any."""
+        for plugin_id in self.installed_ids():
+            record = self.read_record(plugin_id)
+            if record is not None and record.operation_id == operation_id:
+                return plugin_id
+        return None
+
     def require_record(self, plugin_id: str) -> InstalledRecord:
         self._folder(plugin_id)
         record = self.read_record(plugin_id)
@@ -97,16 +105,27 @@ class Inventory:
             os.rename(root, ws.tree)
 
     def write_record(
-        self, ws: Workspace, plugin_id: str, version: str, source: PluginSource
+        self,
+        ws: Workspace,
+        plugin_id: str,
+        version: str,
+        source: PluginSource,
+        operation_id: str | None = None,
     ) -> InstalledRecord | None:
         """Write the install record into ``ws.tree``; return the installed copy's record, if any.
 
-        The first install time carries over from the copy being replaced.
+        The first install time carries over from the copy being replaced; ``operation_id``
+        names the operation landing this copy, so a restart can tell whether it landed.
         """
         previous = self.read_record(plugin_id)
         now = now_iso()
         record = InstalledRecord(
-            plugin_id, version, previous.installed_at if previous else now, now, source
+            plugin_id,
+            version,
+            previous.installed_at if previous else now,
+            now,
+            source,
+            operation_id,
         )
         atomic_write(ws.tree / RECORD_FILE, dumps(record.to_dict()), mode=0o600, syncer=self.syncer)
         return previous

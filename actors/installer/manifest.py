@@ -16,6 +16,10 @@ from actors.plugin_ids import validate_plugin_id
 MANIFEST_FILE = "manifest.json"
 DEFAULT_ENTRY_POINT = "manager.py"
 MAX_JSON_BYTES = 1024 * 1024
+# How long each text field shown to users may be; the state, the listings and the install
+# check all go through check_fields, so a manifest is accepted or refused the same way everywhere.
+TEXT_LIMITS = {"name": 128, "version": 64, "author": 200, "description": 2000, "category": 64}
+MAX_TAGS, MAX_TAG_CHARS = 32, 64
 
 
 def _fail(message: str, **context: Any) -> PlugvisorError:
@@ -47,6 +51,13 @@ def _relative_file(value: Any, field: str) -> PurePosixPath:
     return path
 
 
+def _printable(value: str, field: str) -> bool:
+    """No control characters; a description may also break lines."""
+    if field == "description":
+        value = value.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    return value.isprintable()
+
+
 def check_fields(manifest: Any) -> dict[str, Any]:
     """The manifest if it carries id, name, version, class_name or entry_point and display_modes."""
     if not isinstance(manifest, dict):
@@ -63,6 +74,25 @@ def check_fields(manifest: Any) -> dict[str, Any]:
     for field in ("name", "version"):
         if not isinstance(manifest[field], str) or not manifest[field].strip():
             raise _fail(f"manifest.json: '{field}' must be a non-empty string", field=field)
+    for field, limit in TEXT_LIMITS.items():
+        value = manifest.get(field)
+        if value is not None and not isinstance(value, str):
+            raise _fail(f"manifest.json: '{field}' must be a string", field=field)
+        if value is not None and (len(value) > limit or not _printable(value, field)):
+            raise _fail(
+                f"manifest.json: '{field}' must be at most {limit} printable characters",
+                field=field,
+            )
+    tags = manifest.get("tags")
+    if tags is not None and (
+        not isinstance(tags, list)
+        or len(tags) > MAX_TAGS
+        or not all(isinstance(t, str) and 0 < len(t) <= MAX_TAG_CHARS for t in tags)
+    ):
+        raise _fail(
+            f"manifest.json: 'tags' must be a list of at most {MAX_TAGS} short names",
+            field="tags",
+        )
     modes = manifest["display_modes"]
     if not isinstance(modes, list) or not modes or not all(isinstance(m, str) and m for m in modes):
         raise _fail(

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from actors.installer.redact import redact_url
 
 SourceType = Literal["registry", "git", "archive"]
+RECORD_FILE = ".plugvisor.json"  # the install record inside each plugins/<id>/
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,8 @@ class InstalledRecord:
     installed_at: str
     last_updated: str
     source: PluginSource
+    # The operation that landed this copy: after a crash, proof that its files had landed.
+    operation_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class InstalledRecord:
             "installed_at": self.installed_at,
             "last_updated": self.last_updated,
             "source": asdict(self.source),
+            "operation_id": self.operation_id,
         }
 
     @classmethod
@@ -99,6 +103,9 @@ class InstalledRecord:
             installed_at=str(data["installed_at"]),
             last_updated=str(data["last_updated"]),
             source=PluginSource.from_dict(data["source"]),
+            operation_id=data["operation_id"]
+            if isinstance(data.get("operation_id"), str)
+            else None,
         )
 
 

@@ -69,28 +69,53 @@ class OperationQueue(Actor):
     # --- lifecycle -------------------------------------------------------------------
 
     async def started(self) -> None:
+        """Settle what the last run left: each operation it died under ends, honestly.
+
+        The installer's recovery first undoes every landing short of its commit point; then
+        an operation that was running is rolled forward when its files had landed (it ends
+        ``completed``) and otherwise reads ``interrupted``, as does every pending one.
+        """
         await self._executor.recover()
-        interrupted = []
+        settled = []
         for op in await self._journal.replay():
-            if op.active:
-                op.status = "interrupted"
-                op.message = "The supervisor stopped while this operation was " + (
-                    "running" if op.started_at else "waiting"
-                )
-                op.error = {
-                    "error_code": ErrorCode.SYSTEM_ERROR.value,
-                    "message": "Interrupted by a restart; its partial work was cleaned up",
-                }
-                op.completed_at = now_iso()
-                interrupted.append(op)
             self._operations[op.operation_id] = op
-        if interrupted:
-            await self._write(interrupted)
-            for op in interrupted:
-                log.warning("operation_interrupted", operation_id=op.operation_id)
+            if op.active:
+                settled.append(await self._settle(op))
+        if settled:
+            await self._write(settled)
+            for op in settled:
+                log.warning(
+                    "operation_settled_at_start", operation_id=op.operation_id, status=op.status
+                )
                 self._announce(op)
                 self._to_history(op)
         await self._maybe_compact()
+
+    async def _settle(self, op: Operation) -> Operation:
+        result = None
+        if op.started_at is not None:
+            try:
+                result = await self._executor.settle(op)
+            except PlugvisorError as exc:  # left for the next start, or a reconciliation
+                log.error(
+                    "operation_settle_failed", operation_id=op.operation_id, error=exc.message
+                )
+        op.completed_at = now_iso()
+        if result is not None:
+            op.status, op.stage, op.progress = "completed", "done", 1.0
+            op.message = "Completed after a restart: " + str(result.get("message", ""))
+            op.result, op.error = result, None
+            op.plugin_id = op.plugin_id or result.get("plugin_id")
+            return op
+        op.status = "interrupted"
+        op.message = "The supervisor stopped while this operation was " + (
+            "running; its partial work was rolled back" if op.started_at else "waiting"
+        )
+        op.error = {
+            "error_code": ErrorCode.SYSTEM_ERROR.value,
+            "message": "Interrupted by a restart; nothing of it remains",
+        }
+        return op
 
     async def stopping(self) -> None:
         # Running work is cancelled with the actor; the journal still says "running", so
@@ -253,8 +278,10 @@ class OperationQueue(Actor):
         return report
 
     def _final(self, op: Operation, outcome: Outcome) -> Operation:
+        learned = (outcome.result or {}).get("plugin_id")  # an install from a URL or archive
         return replace(
             op,
+            plugin_id=op.plugin_id or (learned if isinstance(learned, str) else None),
             status=outcome.status,
             message=outcome.message,
             error=outcome.error,
@@ -267,7 +294,8 @@ class OperationQueue(Actor):
     async def _finish(self, op: Operation, outcome: Outcome) -> None:
         final = self._final(op, outcome)
         await self._write([final])  # durable (when the disk allows) before anyone sees it
-        for name in ("status", "message", "error", "result", "completed_at", "progress", "stage"):
+        fields = ("plugin_id", "status", "message", "error", "result", "completed_at", "progress")
+        for name in (*fields, "stage"):
             setattr(op, name, getattr(final, name))
         self._runs.pop(op.operation_id, None)
         log.info("operation_finished", operation_id=op.operation_id, status=op.status)
@@ -329,15 +357,22 @@ class OperationQueue(Actor):
                 )
 
     def _find_duplicate(self, op: Operation) -> Operation | None:
-        key = op.dedupe_key()
+        """The newest active operation of ``op``'s lane, if ``op`` is identical to it.
+
+        Only the newest: install, uninstall, install again are three operations, so the last
+        word stands. One that is being cancelled is no longer a candidate.
+        """
+        newest = None
         for op_id in [*self._runs, *self._pending]:
-            run = self._runs.get(op_id)
-            if run is not None and run.cancel_requested:
-                continue  # being cancelled: a new request is a new operation
             candidate = self._operations[op_id]
-            if candidate.dedupe_key() == key:
-                return candidate
-        return None
+            if candidate.lane == op.lane:
+                newest = candidate
+        if newest is None or newest.dedupe_key() != op.dedupe_key():
+            return None
+        run = self._runs.get(newest.operation_id)
+        if run is not None and run.cancel_requested:
+            return None
+        return newest
 
     def _lookup(self, operation_id: str) -> Operation:
         op = self._operations.get(operation_id)

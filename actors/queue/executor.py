@@ -22,7 +22,15 @@ class Executor(Protocol):
         ``private`` holds what the request gave that is never journaled (an uploaded archive
         under ``archive``, a URL with its credentials under ``repo_url``).
         Cancellation or a deadline at any await point must leave everything as it was.
-        Returns the commit step: the bookkeeping after the files have landed (config,
-        state), run to completion even if a cancel arrives; it returns the result record.
+        Returns the commit step: the bookkeeping after the files have landed (config),
+        run to completion even if a cancel arrives; it returns the result record.
+        """
+        ...
+
+    async def settle(self, op: Operation) -> dict[str, Any] | None:
+        """After :meth:`recover`: finish ``op``, which was running when the process died.
+
+        Returns the result if its work had passed its commit point (it is now complete),
+        ``None`` if it was rolled back.
         """
         ...

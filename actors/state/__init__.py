@@ -1,29 +1,21 @@
-"""Plugin state: the single source of truth in ``state/plugin_state.json``, owned by StateActor."""
+"""Plugin state: the derived view of each installed plugin, owned by StateActor (``state/``)."""
 
 from actors.state.actor import StateActor
+from actors.state.follow import follow_events
 from actors.state.messages import (
-    DiscoverPlugins,
-    DiscoveryReport,
+    FollowConfig,
+    FollowOperation,
     GetAllStates,
     GetState,
-    RemoveState,
-    SetEnabled,
-    SetError,
-    SetHealth,
-    SetInstalled,
-    SetUpdated,
+    RescanPlugins,
 )
 
 __all__ = [
-    "DiscoverPlugins",
-    "DiscoveryReport",
+    "FollowConfig",
+    "FollowOperation",
     "GetAllStates",
     "GetState",
-    "RemoveState",
-    "SetEnabled",
-    "SetError",
-    "SetHealth",
-    "SetInstalled",
-    "SetUpdated",
+    "RescanPlugins",
     "StateActor",
+    "follow_events",
 ]

@@ -1,121 +1,84 @@
-"""Plugin state (shared/API.md) and its transitions; error and missing markers live in ``metadata``.
+"""A plugin's state (shared/API.md) composed from its homes: disk, config, and what was observed.
 
-``status`` is derived: ``unknown`` while ``metadata.missing_on_disk`` is set, ``error`` while
-``metadata.manifest_error`` or ``metadata.last_error`` is set, else the base status
-(``installed``, ``enabled`` or ``disabled``), which a marker keeps as ``previous_status``.
+Nothing here is a user's decision: ``enabled`` is the config's, version and times are the
+install record's, and only the observations (last operation, last error) are the state's own.
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from actors.state.disk import DiskPlugin
+
 STATUSES = frozenset({"installed", "enabled", "disabled", "error", "unknown"})
-BASE_STATUSES = frozenset({"installed", "enabled", "disabled"})
 HEALTH = frozenset({"healthy", "degraded", "unhealthy", "unknown"})
-MISSING = "missing_on_disk"
-ERROR_MARKERS = ("manifest_error", "last_error")
-MARKERS = (MISSING, *ERROR_MARKERS)
+MAX_ERROR_CHARS = 2000
 
 
 @dataclass(slots=True)
-class PluginState:
-    plugin_id: str
-    status: str = "installed"
-    enabled: bool = False
-    version: str | None = None
-    installed_at: str | None = None
-    last_updated: str | None = None
-    config_version: int = 1
+class Observed:
+    """What only the state knows, persisted in ``state/plugin_state.json``."""
+
     last_operation_id: str | None = None
-    health: str = "unknown"
-    metadata: dict[str, Any] = field(default_factory=dict)
+    last_error: dict[str, Any] | None = None  # {message, operation_id, since}
 
     def to_dict(self) -> dict[str, Any]:
-        """A deep copy in the contract's shape: callers never share our objects."""
-        return {
-            "plugin_id": self.plugin_id,
-            "status": self.status,
-            "enabled": self.enabled,
-            "version": self.version,
-            "installed_at": self.installed_at,
-            "last_updated": self.last_updated,
-            "config_version": self.config_version,
-            "last_operation_id": self.last_operation_id,
-            "health": self.health,
-            "metadata": copy.deepcopy(self.metadata),
-        }
-
-    def copy(self) -> PluginState:
-        return PluginState(**self.to_dict())
+        return {"last_operation_id": self.last_operation_id, "last_error": self.last_error}
 
     @classmethod
-    def from_dict(cls, plugin_id: str, data: Any) -> PluginState:
+    def from_dict(cls, data: Any) -> Observed:
         """Parse a stored entry; raises ``ValueError`` naming what is wrong."""
         if not isinstance(data, dict):
             raise ValueError("entry is not an object")
-        checks = (
-            ("status", data.get("status") in STATUSES),
-            ("enabled", isinstance(data.get("enabled"), bool)),
-            ("config_version", _is_int(data.get("config_version"))),
-            ("health", data.get("health", "unknown") in HEALTH),
-            ("metadata", isinstance(data.get("metadata", {}), dict)),
-        )
-        for name in ("version", "installed_at", "last_updated", "last_operation_id"):
-            checks += ((name, data.get(name) is None or isinstance(data.get(name), str)),)
-        bad = [name for name, ok in checks if not ok]
-        if bad or data.get("plugin_id", plugin_id) != plugin_id:
-            raise ValueError(f"invalid fields: {', '.join(bad) or 'plugin_id'}")
-        return cls(
-            plugin_id=plugin_id,
-            status=data["status"],
-            enabled=data["enabled"],
-            version=data.get("version"),
-            installed_at=data.get("installed_at"),
-            last_updated=data.get("last_updated"),
-            config_version=data["config_version"],
-            last_operation_id=data.get("last_operation_id"),
-            health="unknown",  # health is runtime knowledge: it starts unknown after a restart
-            metadata=data.get("metadata", {}),
-        )
-
-    # -- status and markers ----------------------------------------------------------------
-
-    def base_status(self) -> str:
-        for key in MARKERS:
-            marker = self.metadata.get(key)
-            if isinstance(marker, dict) and marker.get("previous_status") in BASE_STATUSES:
-                return marker["previous_status"]
-        return self.status if self.status in BASE_STATUSES else "installed"
-
-    def set_base_status(self, status: str) -> None:
-        for key in MARKERS:
-            if isinstance(self.metadata.get(key), dict):
-                self.metadata[key]["previous_status"] = status
-        self._derive(status)
-
-    def mark(self, key: str, info: dict[str, Any]) -> None:
-        """Set a marker (``missing_on_disk``, ``manifest_error``, ``last_error``), keep the base."""
-        base = self.base_status()
-        self.metadata[key] = {**info, "previous_status": base}
-        self._derive(base)
-
-    def unmark(self, *keys: str) -> bool:
-        """Drop markers; returns whether any was set."""
-        base = self.base_status()
-        dropped = [self.metadata.pop(key) for key in keys if key in self.metadata]
-        self._derive(base)
-        return bool(dropped)
-
-    def _derive(self, base: str) -> None:
-        if MISSING in self.metadata:
-            self.status = "unknown"
-        elif any(key in self.metadata for key in ERROR_MARKERS):
-            self.status = "error"
-        else:
-            self.status = base
+        operation_id = data.get("last_operation_id")
+        error = data.get("last_error")
+        if operation_id is not None and not isinstance(operation_id, str):
+            raise ValueError("invalid fields: last_operation_id")
+        if error is not None and not (
+            isinstance(error, dict) and isinstance(error.get("message"), str)
+        ):
+            raise ValueError("invalid fields: last_error")
+        return cls(operation_id, error)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def status_of(disk: DiskPlugin, enabled: bool | None) -> str:
+    """``error`` for an unusable manifest, else as the config says (``installed``: no section)."""
+    if disk.error is not None:
+        return "error"
+    if enabled is None:
+        return "installed"
+    return "enabled" if enabled else "disabled"
+
+
+def compose(
+    disk: DiskPlugin,
+    enabled: bool | None,
+    config_version: int,
+    observed: Observed,
+    health: str = "unknown",
+) -> dict[str, Any]:
+    """The state in the contract's shape; a new dict each time (callers must not edit it)."""
+    record = disk.record
+    manifest = disk.manifest or {}
+    metadata: dict[str, Any] = {
+        "source": record.source.public() if record else {"type": "discovered"},
+        "configured": enabled is not None,
+    }
+    if disk.error is not None:
+        metadata["manifest_error"] = {"message": disk.error}
+    if observed.last_error is not None:
+        metadata["last_error"] = dict(observed.last_error)
+    return {
+        "plugin_id": disk.plugin_id,
+        "status": status_of(disk, enabled),
+        "enabled": enabled is True,
+        "version": record.version if record else manifest.get("version"),
+        "installed_at": record.installed_at if record else None,
+        "last_updated": record.last_updated if record else None,
+        "config_version": config_version,
+        "last_operation_id": observed.last_operation_id
+        or (record.operation_id if record else None),
+        "health": health,
+        "metadata": metadata,
+    }

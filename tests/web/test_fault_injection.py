@@ -14,13 +14,13 @@ from pathlib import Path
 from actors.config_store import GetPluginConfig
 from actors.history.messages import QueryHistory
 from actors.queue.messages import GetOperation
-from actors.state.messages import SetEnabled
+from actors.state.messages import RescanPlugins
 from tests.web.plugin_env import RunningApi, make_env
 
 # Each message makes its actor's handler raise when told (not asked).
 FAULTS = {
     "config_store": GetPluginConfig("not-installed"),
-    "state": SetEnabled("not-installed", True),
+    "state": RescanPlugins(("Not a plugin id",)),
     "history": QueryHistory(limit=0),
     "queue": GetOperation("no-such-operation"),
 }

@@ -56,8 +56,7 @@ async def _require_installed(request: web.Request, plugin_id: str) -> None:
     An uninstall right after an install is accepted and runs after it, in order.
     """
     system = request.app[keys.SYSTEM]
-    state = await system.ref("state").ask(GetState(plugin_id))
-    if state is not None and "missing_on_disk" not in state["metadata"]:
+    if await system.ref("state").ask(GetState(plugin_id)) is not None:
         return
     if plugin_id not in await system.ref("queue").ask(ActiveLanes()):
         raise PlugvisorError(

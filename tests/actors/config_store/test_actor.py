@@ -13,10 +13,12 @@ from actors.config_store import (
     EnsurePluginEntry,
     GetMainConfig,
     GetPluginConfig,
+    RestoreBackup,
     SavePluginConfig,
     SaveSchedule,
     SetPluginEnabled,
 )
+from actors.config_store.messages import GetPluginFlags, PluginFlags
 from actors.errors import ErrorCode, PlugvisorError
 from actors.fsio import Syncer
 from actors.health_reasons import GetHealthReasons
@@ -184,8 +186,33 @@ async def test_save_event_payload(store: Harness) -> None:
             "status": "completed",
             "error": None,
             "user": "alice",
+            # the save created the section; its `enabled` is clock-simple's schema default
+            "enabled": {"clock-simple": False},
         }
     ]
+
+
+async def test_events_carry_every_enabled_flag_a_save_changes(store: Harness) -> None:
+    await store.ask(SetPluginEnabled("clock-simple", True))
+    first = await store.ask(SavePluginConfig("clock-simple", {"show_date": False}))
+    await store.ask(SavePluginConfig("clock-simple", {"enabled": False}))
+    await store.ask(RestoreBackup(first.backup_id))
+    await store.ask(DropPluginConfig("clock-simple"))
+    events = store.config_events()
+    assert [(e["kind"], e.get("enabled")) for e in events] == [
+        ("enable", {"clock-simple": True}),
+        ("configure", None),  # show_date only: the flag did not change
+        ("configure", {"clock-simple": False}),
+        ("config_restore", {"clock-simple": True}),  # back to before the show_date save
+        ("config_drop", {"clock-simple": None}),
+    ]
+
+
+async def test_plugin_flags_apply_schema_defaults(store: Harness) -> None:
+    await store.ask(SavePluginConfig("clock-simple", {"show_date": False}))
+    last = await store.ask(SetPluginEnabled("weather", True))
+    flags = await store.ask(GetPluginFlags())
+    assert flags == PluginFlags(last.generation, {"clock-simple": False, "weather": True})
 
 
 async def test_boundary_errors_touch_nothing(store: Harness) -> None:

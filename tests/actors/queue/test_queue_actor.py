@@ -34,9 +34,15 @@ class GatedExecutor:
         self.fail: set[str] = set()
         self.hang: set[str] = set()
         self.recovered = 0
+        self.settled: list[str] = []
+        self.landed: dict[str, dict[str, Any]] = {}  # operation id -> result of a landed run
 
     async def recover(self) -> None:
         self.recovered += 1
+
+    async def settle(self, op: Operation) -> dict[str, Any] | None:
+        self.settled.append(op.operation_id)
+        return self.landed.get(op.operation_id)
 
     def gate(self, plugin_id: str) -> asyncio.Event:
         return self.gates.setdefault(plugin_id, asyncio.Event())
@@ -142,6 +148,25 @@ async def test_identical_request_is_deduplicated(harness: Harness) -> None:
     assert second["operation_id"] == first["operation_id"]
     assert second["deduplicated"] is True
     assert other["operation_id"] != first["operation_id"]
+
+
+async def test_a_repeat_is_deduplicated_only_against_the_newest_of_its_lane(
+    harness: Harness,
+) -> None:
+    queue = await harness.start()
+    install = await queue.ask(Enqueue("install", "clock"))
+    await wait_until(lambda: "install:clock" in harness.executor.started)
+    uninstall = await queue.ask(Enqueue("uninstall", "clock", {"preserve_config": False}))
+    again = await queue.ask(Enqueue("install", "clock"))
+    assert again["deduplicated"] is False
+    assert again["operation_id"] not in (install["operation_id"], uninstall["operation_id"])
+    repeat = await queue.ask(Enqueue("install", "clock"))  # now the newest is identical
+    assert (repeat["operation_id"], repeat["deduplicated"]) == (again["operation_id"], True)
+    harness.executor.gate("clock").set()
+    final = await wait_for_operation(harness.bus, queue, again["operation_id"], timeout=10)
+    assert final is not None and final["status"] == "completed"
+    kinds = [key.split(":")[0] for key in harness.executor.started]
+    assert kinds == ["install", "uninstall", "install"]  # the last word was install
 
 
 async def test_one_plugin_runs_in_arrival_order(harness: Harness) -> None:
@@ -261,7 +286,30 @@ async def test_restart_marks_unfinished_operations_interrupted_and_keeps_ids(
             assert record["completed_at"] is not None
         assert await queue.ask(ListOperations()) == []
         assert second.executor.recovered == 1
+        assert second.executor.settled == [running["operation_id"]]  # only what had started
         assert sorted(h["status"] for h in second.history) == ["interrupted", "interrupted"]
+    finally:
+        await second.stop()
+
+
+async def test_restart_rolls_forward_an_operation_whose_work_had_landed(tmp_path: Path) -> None:
+    first = Harness(tmp_path, QueueSettings())
+    queue = await first.start()
+    landed = await queue.ask(Enqueue("install", None, {"repo_url": "file:///r.git"}, lane="url"))
+    await wait_until(lambda: "install:None" in first.executor.started)
+    await first.stop()
+
+    second = Harness(tmp_path, QueueSettings())
+    result = {"plugin_id": "clock", "version": "1.0.0", "message": "Plugin clock 1.0.0 installed"}
+    second.executor.landed[landed["operation_id"]] = result
+    queue = await second.start()
+    try:
+        record = await queue.ask(GetOperation(landed["operation_id"]))
+        assert (record["status"], record["stage"], record["progress"]) == ("completed", "done", 1.0)
+        assert record["plugin_id"] == "clock"  # learned from what landed
+        assert record["result"] == result and record["error"] is None
+        assert record["message"] == "Completed after a restart: Plugin clock 1.0.0 installed"
+        assert [(h["status"], h["plugin_id"]) for h in second.history] == [("completed", "clock")]
     finally:
         await second.stop()
 
