@@ -109,7 +109,12 @@ class Actor:
         """
         self._live_cell().request_stop()
 
-    def _bind_handlers(self) -> Handlers:
+    def attach_cell(self, cell: ActorCell) -> None:
+        """Runtime use: ``cell`` now runs this instance (``ActorCell.launch`` calls it)."""
+        self._cell = cell
+
+    def bind_handlers(self) -> Handlers:
+        """Runtime use: this instance's handler methods by message type, each flagged async."""
         table: Handlers = {}
         for message_type, attr_name in self._handler_names.items():
             method = getattr(self, attr_name)

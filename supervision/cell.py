@@ -101,7 +101,7 @@ class ActorCell:
         self._drained.clear()
         self._current = None
         self.status = Status.RESTARTING if restart else Status.STARTING
-        actor._cell = self
+        actor.attach_cell(self)
         self.actor = actor
         ready: Reply = loop.create_future()
         self._main = loop.create_task(self._run(actor, ready), name=f"actor:{self.path}")
@@ -125,7 +125,7 @@ class ActorCell:
 
     async def _lifecycle(self, actor: Actor, ready: Reply) -> Exit:
         try:
-            handlers = actor._bind_handlers()
+            handlers = actor.bind_handlers()
             await actor.started()
             ready.set_result(None)
             self.status = Status.RUNNING
@@ -149,18 +149,14 @@ class ActorCell:
 
     async def _serve(self, handlers: Handlers) -> None:
         mailbox = self.mailbox
-        items = mailbox._items  # the hot path reads the deque directly
-        popleft = items.popleft
-        putters = mailbox._putters
+        poll = mailbox.poll
         lookup = handlers.get
         drained = self._drained
         while True:
-            if not items:
+            item = poll()
+            if item is None:
                 await mailbox.waiter()
                 continue
-            item = popleft()
-            if putters:
-                mailbox._wake_putters(1)
             message, reply = item
             entry = lookup(message.__class__)
             if entry is None:

@@ -66,7 +66,7 @@ class Child:
 
     def set_status(self, status: Status) -> None:
         if self.sup is not None:
-            self.sup._set_status(status)
+            self.sup.set_status(status)
         else:
             self.cell.status = status
 
@@ -95,16 +95,15 @@ class Child:
         """Start a nested supervisor under ``path``; its control task is what we watch."""
         self.cell.close("is a supervisor slot: use the nested supervisor's ref()")
         self.sup = sup
-        sup._attach(path)
+        sup.attach(path)
         try:
             async with asyncio.timeout(self.spec.start_timeout):
-                await sup._start(restart=restart)
+                task = await sup.start_nested(restart=restart)
         except TimeoutError:
             raise TimeoutError(
                 f"supervisor did not start within {self.spec.start_timeout:g}s"
             ) from None
-        assert sup._task is not None
-        self._watch(sup._task)
+        self._watch(task)
 
     def _watch(self, task: asyncio.Task[object]) -> None:
         self.task = task
@@ -120,7 +119,7 @@ class Child:
         stopped = True
         if task is not None and not task.done():
             if self.sup is not None:
-                self.sup._request_stop(final=final)
+                self.sup.request_stop(final=final)
             else:
                 self.cell.closing = final
                 self.cell.request_stop()
@@ -155,7 +154,7 @@ class Child:
             self.cell.close()
             self.cell.status = status
         elif status is Status.FAILED:
-            self.sup._set_status(status)
+            self.sup.set_status(status)
 
     @property
     def path(self) -> str:

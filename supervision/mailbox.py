@@ -135,6 +135,16 @@ class Mailbox:
             self._getter = waiter
         return waiter
 
+    def poll(self) -> Item | None:
+        """Remove and return the head item, or None when empty (the reader's hot path)."""
+        items = self._items
+        if not items:
+            return None
+        item = items.popleft()
+        if self._putters:
+            self._wake_putters(1)
+        return item
+
     def take(self) -> Item:
         """Remove and return the head item (the caller checked there is one)."""
         item = self._items.popleft()

@@ -150,8 +150,12 @@ class ActorRef:
     def __repr__(self) -> str:
         return f"<ActorRef {self.name}>"
 
+    def sends_to(self, cell: ActorCell) -> bool:
+        """True when this ref delivers to ``cell`` (refs compare equal by their cell)."""
+        return self._cell is cell
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ActorRef) and other._cell is self._cell
+        return isinstance(other, ActorRef) and other.sends_to(self._cell)
 
     def __hash__(self) -> int:
         return id(self._cell)

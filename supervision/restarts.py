@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 import structlog
 
@@ -13,12 +14,26 @@ from supervision.intensity import RestartIntensity
 from supervision.specs import Exit, ExitKind, Restart, Strategy
 from supervision.stats import Status, short_error
 
-if TYPE_CHECKING:
-    from supervision.supervisor import Supervisor
-
 log = structlog.get_logger(__name__)
 
 RETRY = object()  # the event a backoff timer posts to the supervisor's inbox
+
+
+@dataclass(frozen=True, slots=True)
+class RestartHost:
+    """The supervisor as its ``Restarter`` sees it, wired by the supervisor, read at each use.
+
+    ``children()``: the current children in start order (fresh at each start); ``discard``
+    drops a temporary child for good; ``start`` runs a new incarnation of a child and raises
+    what made it fail; ``post`` puts an event (``RETRY``) in the control loop's inbox.
+    """
+
+    path: Callable[[], str]
+    strategy: Callable[[], Strategy]
+    children: Callable[[], Sequence[Child]]
+    discard: Callable[[Child], None]
+    start: Callable[[Child], Awaitable[None]]
+    post: Callable[[object], None]
 
 
 class Restarter:
@@ -29,8 +44,8 @@ class Restarter:
     so a stop request is handled between attempts.
     """
 
-    def __init__(self, owner: Supervisor, intensity: RestartIntensity) -> None:
-        self.owner = owner
+    def __init__(self, host: RestartHost, intensity: RestartIntensity) -> None:
+        self.host = host
         self.intensity = intensity
         self.pending: dict[str, float] = {}
         self.gave_up: str | None = None
@@ -56,7 +71,7 @@ class Restarter:
         error = ActorWedged(
             f"wedged: no answer to a liveness ping within {deadline:g}s", actor=child.path
         )
-        log.error("actor_wedged", supervisor=self.owner.path, actor=child.path)
+        log.error("actor_wedged", supervisor=self.host.path(), actor=child.path)
         child.task = None
         child.cell.kill_cause = error
         if not await child.kill(task):
@@ -73,18 +88,18 @@ class Restarter:
                 child.cell.note_error(error)
             log.error(
                 "child_crashed",
-                supervisor=self.owner.path,
+                supervisor=self.host.path(),
                 actor=child.path,
                 error=short_error(error),
                 restart=restart.value,
                 exc_info=error if child.sup is None else None,
             )
         else:
-            log.info("child_exited", supervisor=self.owner.path, actor=child.path)
+            log.info("child_exited", supervisor=self.host.path(), actor=child.path)
         if restart is Restart.TEMPORARY or (restart is Restart.TRANSIENT and not outcome.abnormal):
             child.finish()
             if restart is Restart.TEMPORARY:
-                self.owner._children.remove(child)
+                self.host.discard(child)
             return
         await self._restart(child)
 
@@ -92,7 +107,6 @@ class Restarter:
         if not self.intensity.record(child.id):
             self._give_up(child)
             return
-        children = self.owner._children
         group = self._group(child)
         for other in reversed(group):
             if other is child or not other.running:
@@ -100,7 +114,8 @@ class Restarter:
             temporary = other.spec.restart is Restart.TEMPORARY
             await other.stop(final=temporary)
             if temporary:
-                children.remove(other)
+                self.host.discard(other)
+        children = self.host.children()
         delay = self.intensity.backoff(child.id)
         due = asyncio.get_running_loop().time() + delay
         for member in group:
@@ -110,19 +125,20 @@ class Restarter:
         self._schedule(delay)
 
     def _group(self, child: Child) -> list[Child]:
-        children = self.owner._children
-        if self.owner.strategy is Strategy.ONE_FOR_ONE:
+        children = self.host.children()
+        strategy = self.host.strategy()
+        if strategy is Strategy.ONE_FOR_ONE:
             return [child]
-        if self.owner.strategy is Strategy.ONE_FOR_ALL:
+        if strategy is Strategy.ONE_FOR_ALL:
             return list(children)
-        return children[children.index(child) :]
+        return list(children[children.index(child) :])
 
     async def retry(self) -> None:
         """Start the pending children that are due, in start order; reschedule failures."""
         loop = asyncio.get_running_loop()
-        ordered = self.owner.strategy is not Strategy.ONE_FOR_ONE
+        ordered = self.host.strategy() is not Strategy.ONE_FOR_ONE
         blocked = False
-        for child in list(self.owner._children):
+        for child in list(self.host.children()):
             due = self.pending.get(child.id)
             if due is None:
                 continue
@@ -130,13 +146,13 @@ class Restarter:
                 blocked = ordered  # later siblings wait for the earlier ones
                 continue
             try:
-                await self.owner._start_child(child, restart=True)
+                await self.host.start(child)
             except Exception as error:
                 if child.sup is None:
                     child.cell.note_error(error)
                 log.error(
                     "restart_failed",
-                    supervisor=self.owner.path,
+                    supervisor=self.host.path(),
                     actor=child.path,
                     error=short_error(error),
                 )
@@ -157,10 +173,10 @@ class Restarter:
             f"({limit.max_restarts} restarts within {limit.period:g}s)"
         )
         self.culprit = child
-        log.error("supervisor_gave_up", supervisor=self.owner.path, reason=self.gave_up)
+        log.error("supervisor_gave_up", supervisor=self.host.path(), reason=self.gave_up)
 
     def _schedule(self, delay: float) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
         self._timers = [t for t in self._timers if t.when() > now and not t.cancelled()]
-        self._timers.append(loop.call_later(delay, self.owner._post, RETRY))
+        self._timers.append(loop.call_later(delay, self.host.post, RETRY))

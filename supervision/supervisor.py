@@ -16,7 +16,7 @@ from supervision.errors import StartError
 from supervision.intensity import RestartIntensity
 from supervision.liveness import ping_loop
 from supervision.ref import ActorRef
-from supervision.restarts import RETRY, Restarter
+from supervision.restarts import RETRY, Restarter, RestartHost
 from supervision.specs import ChildSpec, Strategy, SupervisorExit
 from supervision.stats import ActorStats, Status, short_error
 
@@ -91,8 +91,16 @@ class Supervisor:
         self._specs = specs
         self._cells = {s.id: ActorCell(f"{name}/{s.id}", s.mailbox_size, s.shutdown) for s in specs}
         self._children = self._fresh_children()
+        host = RestartHost(
+            path=lambda: self.path,
+            strategy=lambda: self.strategy,
+            children=lambda: self._children,
+            discard=lambda child: self._children.remove(child),
+            start=lambda child: self._start_child(child, restart=True),
+            post=self._post,
+        )
         self._restarts = Restarter(
-            self, RestartIntensity(max_restarts, period, backoff_initial, backoff_max)
+            host, RestartIntensity(max_restarts, period, backoff_initial, backoff_max)
         )
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
@@ -155,7 +163,7 @@ class Supervisor:
             self._state = _State.STOPPED
             return self._set_exit(SupervisorExit(failed=False, reason="stopped before start"))
         if not task.done():
-            self._request_stop(final=True)
+            self.request_stop(final=True)
         await asyncio.wait({task})
         assert self._exit is not None
         return self._exit.result()
@@ -168,6 +176,34 @@ class Supervisor:
 
     def __repr__(self) -> str:
         return f"<Supervisor {self.path} {self._state.value}>"
+
+    # -- as a nested child (what the parent's child slot calls) --------------------------
+
+    def attach(self, path: str) -> None:
+        """Become a nested supervisor named ``path`` in the tree (renames cells and logs)."""
+        self.path = path
+        for spec_id, cell in self._cells.items():
+            cell.path = f"{path}/{spec_id}"
+        for child in self._children:
+            if child.sup is not None:
+                child.sup.attach(f"{path}/{child.id}")
+
+    async def start_nested(self, *, restart: bool) -> asyncio.Task[SupervisorExit]:
+        """Start under a parent (``restart``: a new incarnation); return the control task the
+        parent watches, whose result is how this supervisor ended."""
+        await self._start(restart=restart)
+        assert self._task is not None
+        return self._task
+
+    def request_stop(self, *, final: bool) -> None:
+        """Ask the control loop to stop the children and end, without waiting; ``final=False``
+        keeps their mailboxes for the parent's restart."""
+        self._post(_Stop(final))
+
+    def set_status(self, status: Status) -> None:
+        """Show ``status`` on every actor of the subtree (the parent restarts or failed it)."""
+        for child in self._children:
+            child.set_status(status)
 
     # -- start ---------------------------------------------------------------------------
 
@@ -312,9 +348,6 @@ class Supervisor:
     def _wedged(self, child: Child, task: asyncio.Task[object]) -> None:
         self._post(_Wedged(child, task))
 
-    def _request_stop(self, *, final: bool) -> None:
-        self._post(_Stop(final))
-
     def _post(self, event: object) -> None:
         if self._inbox is not None:
             self._inbox.put_nowait(event)
@@ -325,16 +358,3 @@ class Supervisor:
         if not self._exit.done():
             self._exit.set_result(result)
         return result
-
-    def _attach(self, path: str) -> None:
-        """Become a nested supervisor named ``path`` in the tree (renames cells and logs)."""
-        self.path = path
-        for spec_id, cell in self._cells.items():
-            cell.path = f"{path}/{spec_id}"
-        for child in self._children:
-            if child.sup is not None:
-                child.sup._attach(f"{path}/{child.id}")
-
-    def _set_status(self, status: Status) -> None:
-        for child in self._children:
-            child.set_status(status)

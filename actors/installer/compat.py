@@ -1,59 +1,54 @@
-"""Plugin/core compatibility: a small semantic-version comparator and LEDMatrix-style ranges."""
+"""Plugin/core compatibility: versions by python-semver, LEDMatrix-style ranges kept by hand."""
 
 from __future__ import annotations
 
+import operator
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from actors.errors import ErrorCode, PlugvisorError
+
+if TYPE_CHECKING:
+    from semver import Version
 
 # The LEDMatrix core version this supervisor stands in for; plugins declare ranges against it.
 LEDMATRIX_CORE_VERSION = "3.2.0"
 
-_VERSION = re.compile(
-    r"^v?(?P<major>\d+|[xX*])(?:\.(?P<minor>\d+|[xX*]))?(?:\.(?P<patch>\d+|[xX*]))?"
-    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
-)
+# python-semver parses, orders (pre-releases, build metadata) and bumps versions. Kept by
+# hand, as python-semver has none of them: a leading "v", wildcards ("3.x", "*"), and the
+# range forms of parse_range below (imported lazily: the boot path only needs the constant).
+_WILDCARDS = frozenset({"x", "X", "*"})
 _OPERATOR = re.compile(r"^(>=|<=|==|>|<|=|\^|~)?\s*(.*)$")
 _HYPHEN = re.compile(r"^\s*(\S+)\s+-\s+(\S+)\s*$")
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Version:
-    """A semantic version; a pre-release sorts below its release (``1.0.0-rc.1 < 1.0.0``)."""
-
-    major: int
-    minor: int = 0
-    patch: int = 0
-    release: int = 1  # 0 for a pre-release, so it sorts first
-    pre: tuple[tuple[int, int | str], ...] = ()
-
-    def __str__(self) -> str:
-        text = f"{self.major}.{self.minor}.{self.patch}"
-        if not self.release:
-            text += "-" + ".".join(str(part) for _, part in self.pre)
-        return text
+_HOLDS: dict[str, Callable[[Version, Version], bool]] = {
+    "=": operator.eq,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+}
 
 
 def _parse_partial(text: str) -> tuple[Version, int]:
     """A version and how many of its numeric parts were given (a wildcard ends the count)."""
-    match = _VERSION.match(text.strip())
-    if not match:
+    from semver import Version
+
+    if not isinstance(text, str):
         raise ValueError(f"not a version: {text!r}")
-    numbers: list[int] = []
-    for name in ("major", "minor", "patch"):
-        part = match.group(name)
-        if part is None or not part.isdigit():
-            break
-        numbers.append(int(part))
-    given = len(numbers)
-    numbers += [0] * (3 - given)
-    pre_text = match.group("pre")
-    pre: tuple[tuple[int, int | str], ...] = ()
-    if pre_text:
-        pre = tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre_text.split("."))
-    return Version(numbers[0], numbers[1], numbers[2], 0 if pre else 1, pre), given
+    body = text.strip().removeprefix("v")
+    numbers = re.split(r"[-+]", body, maxsplit=1)[0]
+    parts = numbers.split(".")
+    given = next((i for i, part in enumerate(parts) if part in _WILDCARDS), len(parts))
+    if given < len(parts):  # "3.x", "3.2.*", "*": only numbers or wildcards, at most three
+        if body != numbers or len(parts) > 3:
+            raise ValueError(f"not a version: {text!r}")
+        if not all(part.isdigit() or part in _WILDCARDS for part in parts[given:]):
+            raise ValueError(f"not a version: {text!r}")
+        body = ".".join(parts[:given])
+        if not body:
+            return Version(0), 0
+    return Version.parse(body, optional_minor_and_patch=True), given
 
 
 def parse_version(text: str) -> Version:
@@ -65,28 +60,27 @@ def parse_version(text: str) -> Version:
 
 
 def compare_versions(left: str, right: str) -> int:
-    """-1, 0 or 1; raises ``ValueError`` when either side is not a version."""
-    a, b = parse_version(left), parse_version(right)
-    return (a > b) - (a < b)
+    """-1, 0 or 1 by SemVer precedence; raises ``ValueError`` when either side is not a version."""
+    return parse_version(left).compare(parse_version(right))
 
 
 def _bump(version: Version, given: int) -> Version:
     """The first version above every version that starts with the ``given`` leading parts."""
     if given <= 1:
-        return Version(version.major + 1)
+        return version.bump_major()
     if given == 2:
-        return Version(version.major, version.minor + 1)
-    return Version(version.major, version.minor, version.patch + 1)
+        return version.bump_minor()
+    return version.bump_patch()
 
 
-Constraint = tuple[str, Version]
+Constraint = tuple[str, "Version"]
 
 
 def _comparator(token: str) -> list[Constraint]:
     match = _OPERATOR.match(token.strip())
     assert match is not None  # the pattern accepts any string
     op, text = match.group(1) or "", match.group(2)
-    if text in ("", "*", "x", "X"):
+    if not text or text in _WILDCARDS:
         return []
     base, given = _parse_partial(text)
     if given == 0:
@@ -132,21 +126,11 @@ def parse_range(text: str) -> list[list[Constraint]]:
     return alternatives
 
 
-def _holds(version: Version, op: str, bound: Version) -> bool:
-    return {
-        "=": version == bound,
-        ">=": version >= bound,
-        ">": version > bound,
-        "<=": version <= bound,
-        "<": version < bound,
-    }[op]
-
-
 def satisfies(version: str, range_text: str) -> bool:
     """True when ``version`` lies in ``range_text``; raises ``ValueError`` on a malformed range."""
     target = parse_version(version)
     return any(
-        all(_holds(target, op, bound) for op, bound in alternative)
+        all(_HOLDS[op](target, bound) for op, bound in alternative)
         for alternative in parse_range(range_text)
     )
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from functools import cmp_to_key
 
 import pytest
+import semver
 from installer_helpers import FIXTURES
 
 from actors.errors import ErrorCode, PlugvisorError
@@ -110,7 +113,12 @@ def test_floors_of_other_versions_do_not_apply():
         "version": "1.0.0",
         "versions": [{"version": "2.0.0", "ledmatrix_min": "9.0.0"}],
     }
-    check_compatibility(manifest, "3.2.0")
+    assert check_compatibility(manifest, "3.2.0") is None
+    # The same entry is read once it describes the manifest's own version.
+    with pytest.raises(PlugvisorError) as caught:
+        check_compatibility({**manifest, "version": "2.0.0"}, "3.2.0")
+    assert caught.value.code is ErrorCode.PLUGIN_INCOMPATIBLE
+    assert caught.value.context["requires"] == ">=9.0.0"
 
 
 @pytest.mark.parametrize(
@@ -125,3 +133,82 @@ def test_malformed_compatibility_fields_fail_the_install(fields):
     with pytest.raises(PlugvisorError) as caught:
         check_compatibility({"id": "demo", "version": "1.0.0", **fields}, "3.2.0")
     assert caught.value.code is ErrorCode.PLUGIN_INSTALL_FAILED
+
+
+# -- real manifests ---------------------------------------------------------------------
+# Every version in the fixtures is a full SemVer "X.Y.Z" and every range is ">=2.0.0":
+# python-semver handles those alone. The forms kept by hand (compat.py says which) are
+# checked below on real values: release tags, and the real floor under the range forms
+# LEDMatrix's manifest schema admits (reference §8.6: ">=…", "^…", "~…", "a - b").
+
+
+def real_manifest(name: str) -> dict:
+    text = (FIXTURES / name / "manifest.json").read_text()
+    # hello-world is published with a trailing comma before its closing brace.
+    return json.loads(re.sub(r",\s*}\s*$", "}", text))
+
+
+def registry_plugins() -> list[dict]:
+    return json.loads((FIXTURES / "registry-plugins.json").read_text())["plugins"]
+
+
+REAL_FLOOR = real_manifest("clock-simple")["versions"][0]["ledmatrix_min"]
+
+
+def test_the_real_range_is_python_semvers_own_comparator():
+    ranges = real_manifest("hello-world")["compatible_versions"]
+    assert ranges == [">=2.0.0"]
+    core = semver.Version.parse(LEDMATRIX_CORE_VERSION)
+    assert core.match(ranges[0]) and not semver.Version.parse("1.9.9").match(ranges[0])
+    assert satisfies(LEDMATRIX_CORE_VERSION, ranges[0])
+    assert not satisfies("1.9.9", ranges[0])
+
+
+def test_real_version_histories_sort_newest_first():
+    histories = [[v["version"] for v in real_manifest("football-scoreboard")["versions"]]]
+    for plugin in registry_plugins():
+        history = [v["version"] for v in plugin["versions"]]
+        assert plugin["latest_version"] == history[0], plugin["id"]
+        histories.append(history)
+    assert "1.0.10" in histories[0] and "1.0.9" in histories[0]  # numeric, not text order
+    for history in histories:
+        assert sorted(history, key=cmp_to_key(compare_versions), reverse=True) == history
+
+
+def test_a_release_tag_with_a_leading_v_names_its_version():
+    """Kept by hand: python-semver refuses "v1.0.0", the registry's release tags use it."""
+    tagged = [
+        (re.search(r"/tags/(v[^/]+)\.zip$", v["download_url"]).group(1), v["version"])
+        for plugin in registry_plugins()
+        for v in plugin["versions"]
+        if "/tags/" in v.get("download_url", "")
+    ]
+    assert len(tagged) >= 10
+    with pytest.raises(ValueError):
+        semver.Version.parse(tagged[0][0])
+    for tag, version in tagged:
+        assert compare_versions(tag, version) == 0
+        assert satisfies(LEDMATRIX_CORE_VERSION, f">={tag}") == satisfies(
+            LEDMATRIX_CORE_VERSION, f">={version}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("form", "floor_inside", "core_inside"),
+    [
+        ("^{floor}", True, False),  # caret: same major, 2.x
+        ("~{floor}", True, False),  # tilde: same minor, 2.0.x
+        ("{floor} - 3.2.0", True, True),  # hyphen: inclusive at both ends
+        ("{floor} - 3.1", True, False),  # hyphen to a partial: below 3.2.0
+        ("2.x", True, False),  # wildcard
+        (">=2", True, True),  # a partial version after an operator
+        ("^1 || ^3", False, True),  # alternatives
+        (">={floor}, <4", True, True),  # a conjunction, comma separated
+    ],
+)
+def test_each_hand_kept_range_form_on_the_real_floor(form, floor_inside, core_inside):
+    range_text = form.format(floor=REAL_FLOOR)
+    with pytest.raises(ValueError):  # python-semver alone cannot read it
+        semver.Version.parse(LEDMATRIX_CORE_VERSION).match(range_text)
+    assert satisfies(REAL_FLOOR, range_text) is floor_inside
+    assert satisfies(LEDMATRIX_CORE_VERSION, range_text) is core_inside
