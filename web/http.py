@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 
@@ -15,6 +16,20 @@ ARCHIVE_BODY_LIMIT = 50 * 1024 * 1024  # 50 MiB
 JSON_CONTENT_TYPE = "application/json"
 MAX_JSON_DEPTH = 32  # no request body comes close; orjson cannot write much deeper ones back
 _DIGITS = re.compile(r"[0-9]{1,9}")
+# Charsets a JSON body may declare (codec names as ``codecs.lookup`` gives them).
+BODY_CHARSETS = frozenset(
+    {
+        "utf-8",
+        "utf-16",
+        "utf-16-le",
+        "utf-16-be",
+        "utf-32",
+        "utf-32-le",
+        "utf-32-be",
+        "iso8859-1",
+        "ascii",
+    }
+)
 
 _MISSING = object()
 
@@ -71,15 +86,18 @@ async def read_json_object(request: web.Request, *, optional: bool = False) -> d
     """The body as a JSON object; 400 INVALID_INPUT when it is missing, malformed or not an object.
 
     A body must be sent as ``application/json`` (or ``application/*+json``) and be nested at
-    most ``MAX_JSON_DEPTH`` levels. With ``optional=True`` an empty body reads as ``{}``.
+    most ``MAX_JSON_DEPTH`` levels. It is decoded by the ``charset`` its Content-Type declares
+    (UTF-8 when none; an unsupported one is refused by name). With ``optional=True`` an empty
+    body reads as ``{}``.
     """
     raw = await read_body(request)
-    if not raw.strip():
+    text = decode_body(raw, request.charset)
+    if not text.strip():
         if optional:
             return {}
         raise invalid_input("Request body must be a JSON object", field="body")
     try:
-        value = orjson.loads(raw)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise invalid_input(f"Request body is not valid JSON: {exc.msg}", field="body") from None
     if not _is_json(request.content_type):
@@ -94,6 +112,29 @@ async def read_json_object(request: web.Request, *, optional: bool = False) -> d
             f"Request body is nested more than {MAX_JSON_DEPTH} levels deep", field="body"
         )
     return value
+
+
+def decode_body(raw: bytes, charset: str | None) -> bytes | str:
+    """The body as JSON text: UTF-8 bytes as they are, any other supported charset decoded."""
+    if charset is None:
+        return raw
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        name = ""
+    if name not in BODY_CHARSETS:
+        shown = "".join(ch for ch in charset[:40] if ch.isprintable() and ch.isascii())
+        raise invalid_input(
+            f"Unsupported charset '{shown}' in Content-Type; send the body as UTF-8, UTF-16,"
+            " UTF-32 or ISO-8859-1",
+            field="Content-Type",
+        )
+    if name == "utf-8":
+        return raw
+    try:
+        return raw.decode(name)
+    except UnicodeDecodeError:
+        raise invalid_input(f"Request body is not valid {name} text", field="body") from None
 
 
 def _is_json(content_type: str) -> bool:

@@ -91,12 +91,14 @@ def check_if_match(if_match: str | None, etag: str) -> None:
 def plugin_view(work: Working, plugin_id: str, checker: Checker) -> dict[str, Any]:
     clear, secret = work.config.get(plugin_id), work.secrets.get(plugin_id)
     clear = clear if isinstance(clear, dict) else {}
-    return checker.fill_defaults(masked(checker.schema, clear, secret or {}))
+    return checker.fill_defaults(masked(checker.schema, clear, secret or {}, checker.resolver))
 
 
 def main_view(work: Working, system: SystemSchemas) -> dict[str, Any]:
     clear, secret = work.section(SYSTEM_KEYS)
-    return system.main.fill_defaults(masked(system.main.schema, clear, secret))
+    return system.main.fill_defaults(
+        masked(system.main.schema, clear, secret, system.main.resolver)
+    )
 
 
 def schedule_view(work: Working, system: SystemSchemas) -> dict[str, Any]:
@@ -118,7 +120,7 @@ def save_plugin(work: Working, msg: SavePluginConfig, checker: Checker) -> None:
     errors = checker.errors(checker.fill_defaults(new, secrets=True))
     if errors:
         raise validation_failed(errors, plugin_id=msg.plugin_id)
-    new_clear, new_secret = split_section(checker.schema, new)
+    new_clear, new_secret = split_section(checker.schema, new, checker.resolver)
     work.put(msg.plugin_id, new_clear, new_secret)
 
 
@@ -129,7 +131,7 @@ def save_main(work: Working, msg: SaveMainConfig, system: SystemSchemas) -> None
     errors = system.main_errors(system.main.fill_defaults(new, secrets=True))
     if errors:
         raise validation_failed(errors)
-    new_clear, new_secret = split_section(system.main.schema, new)
+    new_clear, new_secret = split_section(system.main.schema, new, system.main.resolver)
     for key in SYSTEM_KEYS:
         work.put(key, new_clear.get(key), new_secret.get(key))
 

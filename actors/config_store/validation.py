@@ -12,8 +12,11 @@ from jsonschema import Draft7Validator, ValidationError
 from jsonschema.exceptions import SchemaError
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT7
 
 from actors.errors import ErrorCode, PlugvisorError
+
+from .secrets import marks_secret
 
 # LEDMatrix core properties: allowed in every plugin section whatever its schema says.
 CORE_PROPERTIES: dict[str, dict[str, Any]] = {
@@ -50,7 +53,8 @@ class Checker:
         self.schema = schema
         kwargs = {"registry": registry} if registry is not None else {}
         self._validator = Draft7Validator(schema, **kwargs)
-        self._resolver = (registry or Registry()).resolver(base_uri=schema.get("$id", ""))
+        # the schema itself is the root: its own "#/definitions/..." references resolve too
+        self.resolver = (registry or Registry()).resolver_with_root(DRAFT7.create_resource(schema))
 
     def errors(self, instance: Any) -> list[dict[str, str]]:
         return format_errors(self._validator.iter_errors(instance))
@@ -61,7 +65,7 @@ class Checker:
         Secret properties get theirs only with ``secrets=True`` (for validation, as LEDMatrix
         does: a placeholder default satisfies ``required``); a read never shows them.
         """
-        return _fill(self.schema, value, self._resolver, secrets)
+        return _fill(self.schema, value, self.resolver, secrets)
 
 
 def plugin_schema(raw: dict[str, Any] | None) -> dict[str, Any]:
@@ -168,7 +172,7 @@ def _fill(schema: Any, value: Any, resolver: Any, secrets: bool) -> Any:
     out = dict(value)
     for key, sub in (schema.get("properties") or {}).items():
         sub, sub_resolver = _resolve(sub, resolver)
-        if not isinstance(sub, dict) or (sub.get("x-secret") is True and not secrets):
+        if not isinstance(sub, dict) or (not secrets and marks_secret(sub, sub_resolver)):
             continue
         if key in out:
             out[key] = _fill(sub, out[key], sub_resolver, secrets)

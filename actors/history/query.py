@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import structlog
 
-from actors.errors import invalid_input
+from actors.errors import PlugvisorError, invalid_input
 from actors.history.reader import (
     complete_end,
     lines_reverse,
@@ -37,6 +37,21 @@ log = structlog.get_logger(__name__, actor="history")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 _LOOKS_LIKE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_CURSOR_ID = re.compile(r"[0-9a-fA-F]{32}")  # every operation id the system makes is uuid4 hex
+BAD_CURSOR = "Query parameter 'before' must be an operation id (32 hex digits) or an ISO 8601 time"
+
+
+def parse_cursor(value: str) -> str:
+    """A client's ``before``: an operation id (lowercased) or an ISO 8601 time (normalised).
+
+    Anything else is 400 ``INVALID_INPUT`` rather than an empty page that looks like the end.
+    """
+    if _CURSOR_ID.fullmatch(value):
+        return value.lower()
+    try:
+        return normalize_time(value, "before")
+    except PlugvisorError:
+        raise invalid_input(BAD_CURSOR, field="before") from None
 
 
 @dataclass(slots=True)

@@ -42,6 +42,12 @@ def _basic(value: Any, field: str) -> str:
         raise invalid_input(f"'{field}' must not contain spaces or control characters", field=field)
     if url.startswith("-"):
         raise invalid_input(f"'{field}' must not start with '-'", field=field)
+    if "#" in url:  # git would send it on as part of the path; a download drops it
+        raise invalid_input(
+            f"'{field}' must not have a fragment ('#…'): it is never sent to the server;"
+            " name a branch in 'branch'",
+            field=field,
+        )
     if _TRANSPORT.match(url):
         raise invalid_input(
             f"'{field}': git transport syntax ('<name>::') is not allowed", field=field

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from actors.errors import ErrorCode, PlugvisorError, invalid_input
 from actors.history.messages import QueryHistory
+from actors.history.query import parse_cursor
 from actors.history.records import OPERATION_TYPES as HISTORY_TYPES
 from actors.history.records import STATUSES as HISTORY_STATUSES
 from actors.plugin_ids import validate_plugin_id
@@ -115,6 +116,13 @@ def _choice(request: web.Request, name: str, allowed: Any) -> str | None:
     return value
 
 
+def _cursor(request: web.Request) -> str | None:
+    before = query_param(request, "before") or None
+    if before is not None and len(before) > 64:
+        raise invalid_input("Query parameter 'before' is too long", field="before")
+    return None if before is None else parse_cursor(before)
+
+
 async def operation_history(request: web.Request) -> web.Response:
     raw_plugin = query_param(request, "plugin_id") or None
     query = QueryHistory(
@@ -122,10 +130,8 @@ async def operation_history(request: web.Request) -> web.Response:
         operation_type=_choice(request, "operation_type", HISTORY_TYPES),
         status=_choice(request, "status", HISTORY_STATUSES),
         limit=query_int(request, "limit", 50, 1, 1000),
-        before=query_param(request, "before") or None,
+        before=_cursor(request),
     )
-    if query.before is not None and len(query.before) > 64:
-        raise invalid_input("Query parameter 'before' is too long", field="before")
     system = request.app[keys.SYSTEM]
     page = await system.ref("history").ask(query)
     headers = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -20,7 +21,7 @@ from actors.catalog.messages import (
     RefreshRegistry,
 )
 from actors.errors import ErrorCode, PlugvisorError, invalid_input
-from actors.installer.redact import redact_url
+from actors.installer.redact import redact_url, url_fingerprint
 from actors.installer.urls import (
     is_archive_url,
     validate_archive_url,
@@ -111,6 +112,8 @@ async def install_from_url(request: web.Request) -> web.Response:
     branch = validate_branch(field(body, "branch", str, required=False))
     shown = redact_url(url)
     parameters: dict[str, Any] = {"repo_url": shown}
+    if shown != url:  # credentials masked: only an opaque fingerprint tells such URLs apart
+        parameters["repo_url_fingerprint"] = url_fingerprint(url, request.app[URL_KEY])
     for name, value in (("plugin_id", plugin_id), ("plugin_path", plugin_path), ("branch", branch)):
         if value is not None:
             parameters[name] = value
@@ -269,10 +272,13 @@ async def plugin_state(request: web.Request) -> web.Response:
 
 UPLOAD_SLOTS = web.AppKey("archive_upload_slots", asyncio.Semaphore)
 MAX_CONCURRENT_UPLOADS = 2
+# The key of install URL fingerprints: random per process, never stored or shown.
+URL_KEY = web.AppKey("install_url_fingerprint_key", bytes)
 
 
 def setup(app: web.Application) -> None:
     app[UPLOAD_SLOTS] = asyncio.Semaphore(MAX_CONCURRENT_UPLOADS)
+    app[URL_KEY] = secrets.token_bytes(32)
     router = app.router
     router.add_post("/api/v3/plugins/install", install)
     router.add_post("/api/v3/plugins/install-from-url", install_from_url)

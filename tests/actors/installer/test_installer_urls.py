@@ -119,7 +119,7 @@ def test_refused_plugin_paths(path):
 
 def test_redaction():
     assert redact_url("https://u:p@h/x?access_token=abc&page=2") == (
-        "https://***@h/x?access_token=***&page=2"
+        "https://***@h/x?access_token=***&page=***"
     )
     assert redact_url("https://ghp_secret@github.com/x") == "https://***@github.com/x"
     assert display_url("file:///home/pi/repos/clock/") == "file://…/clock"
