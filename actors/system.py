@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
+
 from actors.catalog.actor import Catalog
 from actors.config_store import make_config_store
+from actors.errors import PlugvisorError
 from actors.events import EventBus
 from actors.fsio import Syncer
 from actors.history.actor import HistoryActor
-from actors.history.messages import NoteOperation
+from actors.history.messages import RecordOperationOnce
 from actors.history.store import HistoryLimits
 from actors.installer import Installer, PipOptions, Registry
 from actors.paths import DataPaths
@@ -21,7 +23,9 @@ from actors.queue.plugin_executor import PluginExecutor
 from actors.queue.records import Operation
 from actors.state import StateActor, follow_events
 from actors.timeutil import now_iso
-from supervision import ActorRef, ActorStopped, ChildSpec, MailboxFull, Supervisor
+from supervision import ActorRef, ChildSpec, SupervisionError, Supervisor
+
+log = structlog.get_logger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default_config.json"
@@ -86,10 +90,15 @@ def build_system(settings: Settings) -> System:
     # incarnation's last write can never land after the next one's first.
     journal = Journal(paths.journal_dir, syncer=syncer)
 
-    def record_history(op: Operation) -> None:
-        # Under overload the journal still holds the operation; the history is best effort.
-        with contextlib.suppress(MailboxFull, ActorStopped):
-            refs["history"].tell_nowait(NoteOperation.from_operation(op.to_journal()))
+    async def record_history(op: Operation) -> bool:
+        # False leaves the journal saying "not recorded": the next start records it again.
+        record = RecordOperationOnce.from_operation(op.to_journal())
+        try:
+            await refs["history"].ask(record, timeout=settings.ask_timeout_s)
+        except (PlugvisorError, SupervisionError, TimeoutError) as exc:
+            log.warning("operation_not_recorded", operation_id=op.operation_id, error=str(exc))
+            return False
+        return True
 
     def history() -> HistoryActor:
         limits = HistoryLimits(

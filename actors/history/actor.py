@@ -24,6 +24,7 @@ from actors.history.messages import (
     QueryHistory,
     RecordConfigEvent,
     RecordOperation,
+    RecordOperationOnce,
 )
 from actors.history.query import HistoryQuery
 from actors.history.records import (
@@ -172,6 +173,15 @@ class HistoryActor(Actor):
                 )
         elif envelope is not None:
             envelope.reply(pending.record)
+
+    @handles(RecordOperationOnce)
+    async def record_once(self, msg: RecordOperationOnce) -> dict[str, Any] | None:
+        operation_id = validate_operation_id(msg.operation_id)
+        existing = await asyncio.to_thread(self._store.find, operation_id)
+        if existing is not None and existing.get("status") == msg.status:
+            return existing
+        fields = {name: getattr(msg, name) for name in RecordOperation.__dataclass_fields__}
+        return await self.record(RecordOperation(**fields))
 
     # -- reading ---------------------------------------------------------------------------
 

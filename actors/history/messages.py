@@ -53,6 +53,16 @@ class NoteOperation(RecordOperation):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordOperationOnce(RecordOperation):
+    """Ask: the same append, unless the history already holds this operation with this status.
+
+    Answers the stored record (the earlier one when it was there). The queue records each
+    finished operation with it until the journal notes it recorded, so after a crash the
+    history gets every operation once.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class RecordConfigEvent:
     """Tell (from the bus topic ``config``): record a config save; other kinds are ignored."""
 

@@ -10,7 +10,7 @@ operations already running still end, in memory.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,7 +31,8 @@ from .runner import Outcome, Run
 
 log = structlog.get_logger(__name__)
 
-HistorySink = Callable[[Operation], None]
+# Records a finished operation in the history; True once it is durable there.
+HistorySink = Callable[[Operation], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +77,13 @@ class OperationQueue(Actor):
         ``completed``) and otherwise reads ``interrupted``, as does every pending one.
         """
         await self._executor.recover()
-        settled = []
+        settled, unrecorded = [], []
         for op in await self._journal.replay():
             self._operations[op.operation_id] = op
             if op.active:
                 settled.append(await self._settle(op))
+            elif not op.recorded:  # it ended, but the history may not have it yet
+                unrecorded.append(op)
         if settled:
             await self._write(settled)
             for op in settled:
@@ -88,7 +91,8 @@ class OperationQueue(Actor):
                     "operation_settled_at_start", operation_id=op.operation_id, status=op.status
                 )
                 self._announce(op)
-                self._to_history(op)
+        for op in [*unrecorded, *settled]:
+            self._to_history(op)
         await self._maybe_compact()
 
     async def _settle(self, op: Operation) -> Operation:
@@ -402,5 +406,20 @@ class OperationQueue(Actor):
         self._bus.publish("operation", op.to_dict(self._position(op.operation_id)))
 
     def _to_history(self, op: Operation) -> None:
-        if self._record_history is not None:
-            self._record_history(op)
+        """Record the finished ``op`` in the history, then note in the journal that it is there.
+
+        At least once: an operation not noted as recorded is recorded again after a restart
+        (the history keeps one record per operation and status).
+        """
+        if self._record_history is None:
+            return
+        snapshot = replace(op, parameters=dict(op.parameters))
+        self.spawn(self._record(snapshot), name=f"history-{op.operation_id}")
+
+    async def _record(self, op: Operation) -> None:
+        assert self._record_history is not None
+        if await self._record_history(op):
+            current = self._operations.get(op.operation_id)
+            if current is not None:
+                current.recorded = True
+                await self._write([current])

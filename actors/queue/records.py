@@ -50,6 +50,7 @@ class Operation:
     started_at: str | None = None
     completed_at: str | None = None
     user: str = "local"
+    recorded: bool = False  # the history holds its final record (journal only)
 
     @property
     def active(self) -> bool:
@@ -83,6 +84,7 @@ class Operation:
         del record["position"]
         record["lane"] = self.lane
         record["user"] = self.user
+        record["recorded"] = self.recorded
         return record
 
     @classmethod
@@ -103,4 +105,5 @@ class Operation:
             started_at=record.get("started_at"),
             completed_at=record.get("completed_at"),
             user=record.get("user") or "local",
+            recorded=record.get("recorded") is True,
         )

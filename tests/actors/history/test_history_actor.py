@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from actors.history.messages import (
     NoteOperation,
     QueryHistory,
     RecordOperation,
+    RecordOperationOnce,
 )
 from actors.history.records import encode_record
 from supervision import ActorRef, ChildSpec, Supervisor
@@ -279,3 +281,16 @@ def test_from_operation_maps_a_queue_record() -> None:
         user="local",
         timestamp="2026-11-26T10:12:32.123Z",
     )
+
+
+async def test_recording_once_keeps_one_record_per_operation_and_status(
+    tmp_path: Path, start: Start
+) -> None:
+    ref, _ = await start()
+    first = await ref.ask(op(1), timeout=5)
+    once = RecordOperationOnce(**dataclasses.asdict(op(1)))
+    assert await ref.ask(once, timeout=5) == first  # already there: nothing written
+    assert history_bytes(tmp_path) == encode_record(first)
+    failed = dataclasses.replace(once, status="failed")
+    assert (await ref.ask(failed, timeout=5))["status"] == "failed"
+    assert history_bytes(tmp_path).count(b"\n") == 2

@@ -99,13 +99,17 @@ class Harness:
                         self.executor,
                         self.bus,
                         settings=self.settings,
-                        record_history=lambda op: self.history.append(op.to_dict()),
+                        record_history=self.record,
                     ),
                 )
             ],
         )
         await self.tree.start()
         return self.tree.ref("queue")
+
+    async def record(self, op: Operation) -> bool:
+        self.history.append(op.to_dict())
+        return True
 
     async def stop(self) -> None:
         if self.tree is not None:
@@ -516,3 +520,33 @@ async def test_an_install_learning_its_id_still_runs_alone(tmp_path: Path) -> No
         assert harness.executor.started == ["install:None", "uninstall:other"]
     finally:
         await harness.stop()
+
+
+async def test_an_operation_the_history_missed_is_recorded_after_a_restart(tmp_path: Path):
+    first = Harness(tmp_path, QueueSettings())
+
+    async def history_down(op: Operation) -> bool:
+        return False
+
+    first.record = history_down  # type: ignore[method-assign]
+    queue = await first.start()
+    first.executor.gate("clock").set()
+    done = await queue.ask(Enqueue("install", "clock"))
+    await wait_for_operation(first.bus, queue, done["operation_id"], timeout=10)
+    await first.stop()
+
+    second = Harness(tmp_path, QueueSettings())
+    await second.start()
+    try:
+        await wait_until(lambda: len(second.history) == 1)
+        assert second.history[0]["operation_id"] == done["operation_id"]
+        journal = tmp_path / "operations.jsonl"
+        await wait_until(lambda: b'"recorded":true' in journal.read_bytes().splitlines()[-1])
+        await second.stop()
+        third = Harness(tmp_path, QueueSettings())
+        await third.start()
+        await wait_until(lambda: third.executor.recovered == 1)
+        assert third.history == []  # noted as recorded: never sent twice
+        await third.stop()
+    finally:
+        await second.stop()
