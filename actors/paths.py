@@ -35,7 +35,7 @@ class DataPaths:
         return self.root / "tmp"
 
     @property
-    def cache_dir(self) -> Path:  # registry cache
+    def cache_dir(self) -> Path:  # owner: catalog actor (the registry's copy)
         return self.root / "cache"
 
     def ensure(self) -> None:

@@ -83,8 +83,7 @@ def build_system(settings: Settings) -> System:
     paths.ensure()
     bus = EventBus()
     syncer = Syncer(settings.fsync_delay_s)
-    registry = Registry(settings.registry_url, paths.cache_dir, timeout_s=5.0, attempts=2)
-    installer = Installer(paths, registry, pip=settings.pip, syncer=syncer)
+    installer = Installer(paths, pip=settings.pip, syncer=syncer)
     refs: dict[str, ActorRef] = {}
     # One journal (and its one I/O thread) for every incarnation of the queue, so a dying
     # incarnation's last write can never land after the next one's first.
@@ -107,11 +106,19 @@ def build_system(settings: Settings) -> System:
         )
         return HistoryActor(paths.history_dir, bus, limits=limits, syncer=syncer)
 
+    def catalog() -> Catalog:
+        # The catalog owns the registry, and so cache/: the queue asks it for entries.
+        registry = Registry(
+            settings.registry_url, paths.cache_dir, timeout_s=5.0, attempts=2, syncer=syncer
+        )
+        return Catalog(installer, registry, refs["state"])
+
     def queue() -> OperationQueue:
         executor = PluginExecutor(
             installer,
             refs["config_store"],
             refs["state"],
+            refs["catalog"],
             ask_timeout_s=max(settings.ask_timeout_s, 30.0),
         )
         return OperationQueue(
@@ -148,7 +155,7 @@ def build_system(settings: Settings) -> System:
                 ask_timeout_s=settings.ask_timeout_s,
             ),
         ),
-        ChildSpec("catalog", lambda: Catalog(installer, registry, refs["state"])),
+        ChildSpec("catalog", catalog),
         ChildSpec("queue", queue, shutdown=15.0),
     ]
     tree = Supervisor(

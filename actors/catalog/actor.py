@@ -1,31 +1,34 @@
 """The catalog actor: registry look-ups and listings, and the installed plugins as users see them.
 
-Reads only: the registry through its cache, installed manifests through the installer's
-read-only methods, states from the state actor. A first registry load runs in the
-background at start, so an offline device starts at once and reports the registry as
-unreachable.
+It owns the one ``Registry`` (and so ``cache/``, its only writer); everyone else asks it for
+entries. Installed manifests come through the installer's read-only methods, states from the
+state actor. A first registry load runs in the background at start, so an offline device
+starts at once and reports the registry as unreachable.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import structlog
 
-from actors.errors import PlugvisorError
+from actors.errors import ErrorCode, PlugvisorError
 from actors.health_reasons import GetHealthReasons, HealthReason
-from actors.installer import Installer, Registry, RegistryEntry, RegistrySnapshot
+from actors.installer import InstalledRecord, Installer, Registry, RegistryEntry, RegistrySnapshot
 from actors.installer.compat import compare_versions
 from actors.state.messages import GetAllStates
 from actors.timeutil import now_iso
 from supervision import Actor, ActorRef, handles
 
-from .messages import ListInstalled, ListStore, LookupRegistry, RefreshRegistry
+from .messages import (
+    ListInstalled,
+    ListStore,
+    LookupRegistry,
+    RefreshRegistry,
+    ResolveRegistryEntry,
+)
 
 log = structlog.get_logger(__name__)
-
-FORCED_REFRESH_INTERVAL_S = 60.0  # an unknown id re-reads the registry at most this often
 
 
 def _newer(latest: str | None, installed: str | None) -> bool:
@@ -43,6 +46,29 @@ def _public_entry(entry: RegistryEntry) -> dict[str, Any]:
     return data
 
 
+def _installed_version(
+    entry: RegistryEntry,
+    by_entry: dict[str, str],
+    records: dict[str, InstalledRecord | None],
+) -> tuple[bool, str | None]:
+    """Whether ``entry`` is installed, and its version (``"unknown"`` without a record).
+
+    An installed plugin is this entry's when its install record names the entry, or when
+    its id is the entry's id or the last segment of its plugin_path (a registry id and a
+    manifest id may differ: ``weather`` lands as ``ledmatrix-weather``).
+    """
+    if entry.id in by_entry:
+        return True, by_entry[entry.id]
+    names = [entry.id]
+    if entry.plugin_path:
+        names.append(entry.plugin_path.rstrip("/").split("/")[-1])
+    for name in names:
+        if name in records:
+            record = records[name]
+            return True, record.version if record else "unknown"
+    return False, None
+
+
 class Catalog(Actor):
     def __init__(
         self,
@@ -58,7 +84,6 @@ class Catalog(Actor):
         self._state = state
         self._timeout = ask_timeout_s
         self._registry_error: tuple[str, str] | None = None  # (message, since)
-        self._last_forced = -FORCED_REFRESH_INTERVAL_S
 
     async def started(self) -> None:
         self.spawn(self._first_load(), name="registry-first-load")
@@ -68,57 +93,59 @@ class Catalog(Actor):
 
     async def _load(self, *, force: bool) -> RegistrySnapshot | None:
         try:
-            snapshot = await self._registry.load(force=force)
-        except PlugvisorError as exc:
-            self._note_error(exc.message)
+            return await self._registry.load(force=force)
+        except PlugvisorError:
             return None
-        if snapshot.stale:
-            self._note_error(snapshot.error or "The registry could not be read")
-        else:
-            self._registry_error = None
-        return snapshot
+        finally:
+            self._observe()
 
-    def _note_error(self, message: str) -> None:
+    def _observe(self) -> None:
+        """The health reason follows the registry's last read."""
+        message = self._registry.problem
+        if message is None:
+            self._registry_error = None
+            return
+        if self._registry_error is None or self._registry_error[0] != message:
+            log.warning("registry_unreachable", error=message)
         since = self._registry_error[1] if self._registry_error else now_iso()
         self._registry_error = (message, since)
-        log.warning("registry_unreachable", error=message)
 
     async def _snapshot(self) -> RegistrySnapshot | None:
         return self._registry.snapshot or await self._load(force=False)
 
+    @handles(ResolveRegistryEntry)
+    async def resolve(self, msg: ResolveRegistryEntry) -> RegistryEntry:
+        try:
+            return await self._registry.resolve(msg.plugin_id)
+        finally:
+            self._observe()
+
     @handles(LookupRegistry)
     async def lookup(self, msg: LookupRegistry) -> dict[str, Any] | None:
-        snapshot = await self._snapshot()
-        entry = snapshot.find(msg.plugin_id) if snapshot else None
-        now = time.monotonic()
-        may_refresh = now - self._last_forced >= FORCED_REFRESH_INTERVAL_S
-        if entry is None and snapshot is not None and not snapshot.stale and may_refresh:
-            self._last_forced = now  # a plugin published since the last read, at most
-            refreshed = await self._load(force=True)  # once a minute
-            entry = refreshed.find(msg.plugin_id) if refreshed else None
-        return _public_entry(entry) if entry else None
+        try:
+            entry = await self._registry.resolve(msg.plugin_id)
+        except PlugvisorError as exc:
+            if exc.code is ErrorCode.PLUGIN_NOT_FOUND:
+                return None
+            raise
+        finally:
+            self._observe()
+        return _public_entry(entry)
 
     @handles(RefreshRegistry)
     async def refresh(self, msg: RefreshRegistry) -> dict[str, Any]:
         snapshot = await self._load(force=True)
-        if snapshot is None:
-            return {
-                "plugin_count": 0,
-                "fetched_at": None,
-                "stale": True,
-                "error": self._error_text(),
-            }
-        return {
-            "plugin_count": len(snapshot.plugins),
-            "fetched_at": snapshot.fetched_at,
-            "stale": snapshot.stale,
-            "error": snapshot.error,
-        }
+        return {"plugin_count": len(snapshot.plugins) if snapshot else 0, **self._status(snapshot)}
 
     @handles(ListStore)
     async def list_store(self, msg: ListStore) -> dict[str, Any]:
         snapshot = await self._snapshot()
-        versions = await self._installed_versions()
+        records = await self._installed_records()
+        by_entry = {
+            record.source.registry_id: record.version
+            for record in records.values()
+            if record is not None and record.source.type == "registry" and record.source.registry_id
+        }
         query = (msg.query or "").strip().lower()
         plugins = []
         for entry in snapshot.plugins if snapshot else ():
@@ -133,23 +160,23 @@ class Catalog(Actor):
                 continue
             if msg.tag and msg.tag not in tags:
                 continue
-            installed_version = versions.get(entry.id)
-            if installed_version is None and entry.plugin_path:
-                installed_version = versions.get(entry.plugin_path.rstrip("/").split("/")[-1])
+            installed, installed_version = _installed_version(entry, by_entry, records)
             plugins.append(
                 {
                     **_public_entry(entry),
-                    "installed": installed_version is not None,
+                    "installed": installed,
                     "installed_version": installed_version,
                 }
             )
+        return {"plugins": plugins, "registry": self._status(snapshot)}
+
+    def _status(self, snapshot: RegistrySnapshot | None) -> dict[str, Any]:
+        """How good the copy behind an answer is; ``available`` False: there is none."""
         return {
-            "plugins": plugins,
-            "registry": {
-                "fetched_at": snapshot.fetched_at if snapshot else None,
-                "stale": snapshot.stale if snapshot else True,
-                "error": (snapshot.error if snapshot else None) or self._error_text(),
-            },
+            "available": snapshot is not None,
+            "fetched_at": snapshot.fetched_at if snapshot else None,
+            "stale": snapshot.stale if snapshot else True,
+            "error": (snapshot.error if snapshot else None) or self._error_text(),
         }
 
     @handles(ListInstalled)
@@ -213,12 +240,11 @@ class Catalog(Actor):
             described["error"] = manifest_error
         return described
 
-    async def _installed_versions(self) -> dict[str, str | None]:
-        versions: dict[str, str | None] = {}
-        for plugin_id in await self._installer.installed_ids():
-            record = await self._installer.installed_record(plugin_id)
-            versions[plugin_id] = record.version if record else "unknown"
-        return versions
+    async def _installed_records(self) -> dict[str, InstalledRecord | None]:
+        return {
+            plugin_id: await self._installer.installed_record(plugin_id)
+            for plugin_id in await self._installer.installed_ids()
+        }
 
     def _error_text(self) -> str | None:
         return self._registry_error[0] if self._registry_error else None

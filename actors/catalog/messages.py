@@ -7,14 +7,28 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class LookupRegistry:
-    """-> the registry entry (a dict) for ``plugin_id`` (exact id, then plugin_path), or None."""
+    """-> the registry entry (a dict) for ``plugin_id`` (exact id, then plugin_path), or None.
+
+    Sees what the registry says now, as :class:`ResolveRegistryEntry` does."""
+
+    plugin_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveRegistryEntry:
+    """-> the ``RegistryEntry`` the registry has now for ``plugin_id`` (exact id, then the
+    last segment of plugin_path), after a cheap check that the copy is current.
+
+    Raises ``PLUGIN_NOT_FOUND``, or ``REGISTRY_UNAVAILABLE`` when the registry cannot be read
+    and no copy of it exists (an unreachable registry with a copy answers from the copy)."""
 
     plugin_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class ListStore:
-    """-> registry entries matching the filters, with ``installed`` and ``installed_version``."""
+    """-> registry entries matching the filters, with ``installed`` and ``installed_version``,
+    and ``registry: {available, fetched_at, stale, error}`` (``available``: a copy exists)."""
 
     query: str | None = None
     category: str | None = None
@@ -23,7 +37,7 @@ class ListStore:
 
 @dataclass(frozen=True, slots=True)
 class RefreshRegistry:
-    """-> ``{plugin_count, fetched_at, stale, error}`` after re-reading the registry."""
+    """-> ``{plugin_count, fetched_at, stale, available, error}`` after re-reading the registry."""
 
 
 @dataclass(frozen=True, slots=True)

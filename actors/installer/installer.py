@@ -19,7 +19,7 @@ from actors.installer.inventory import Inventory
 from actors.installer.landing import Lander, Workspace
 from actors.installer.plans import FetchStep, Planner
 from actors.installer.progress import Progress, ProgressCallback, Stage
-from actors.installer.registry import Registry
+from actors.installer.registry import RegistryEntry
 from actors.installer.results import InstalledRecord, InstallResult, PluginSource, RecoveryReport
 from actors.installer.sources import Fetched, Fetcher
 from actors.installer.tombstones import Tombstones
@@ -58,7 +58,6 @@ class Installer:
     def __init__(
         self,
         paths: DataPaths,
-        registry: Registry,
         *,
         core_version: str = LEDMATRIX_CORE_VERSION,
         pip: PipOptions | None = None,
@@ -70,7 +69,6 @@ class Installer:
         syncer: Syncer | None = None,
     ) -> None:
         self.paths = paths
-        self.registry = registry
         self.core_version = core_version
         self.pip = pip or PipOptions()
         self.limits = limits or ArchiveLimits()
@@ -82,7 +80,7 @@ class Installer:
         fetcher = Fetcher(
             git, self.limits, timeout_s=download_timeout_s, backoff_s=download_backoff_s
         )
-        self._planner = Planner(fetcher, git, registry, core_version, paths.tmp_dir)
+        self._planner = Planner(fetcher, git, core_version, paths.tmp_dir)
         self._active = 0
 
     # -- what is installed -----------------------------------------------------------------
@@ -126,29 +124,24 @@ class Installer:
 
     async def install_from_registry(
         self,
-        plugin_id: str,
+        entry: RegistryEntry,
         *,
+        requested_id: str | None = None,
         branch: str | None = None,
         version: str | None = None,
         progress: ProgressCallback | None = None,
         operation_id: str | None = None,
     ) -> InstallResult:
-        """Install a registry plugin, matched by id, then by the last segment of plugin_path."""
-        plugin_id = validate_plugin_id(plugin_id)
+        """Install a registry plugin from its entry (the caller looked it up, by id or by the
+        last segment of plugin_path: ``requested_id``, the id asked for, defaults to its id)."""
+        plugin_id = validate_plugin_id(entry.id if requested_id is None else requested_id)
         branch = validate_branch(branch)
         if version is not None and (not isinstance(version, str) or not version.strip()):
             raise invalid_input("'version' must be a non-empty string", field="version")
         reporter = Progress(progress, log.bind(plugin_id=plugin_id))
-        await reporter.report(Stage.RESOLVING, 0.0, "Looking the plugin up in the registry")
-        entry = await self.registry.find(plugin_id) or await self.registry.find(
-            plugin_id, force=True
-        )
-        if entry is None:
-            raise PlugvisorError(
-                ErrorCode.PLUGIN_NOT_FOUND, f"Plugin '{plugin_id}' is not in the plugin registry"
-            )
         version = version.strip() if version else None
         fetch = self._planner.for_registry(entry, branch=branch, version=version)
+        await reporter.report(Stage.RESOLVING, 1.0, f"Found {entry.name} in the registry")
         return await self._install(fetch, reporter, operation_id, requested_id=plugin_id)
 
     async def install_from_url(
@@ -194,16 +187,20 @@ class Installer:
         self,
         plugin_id: str,
         *,
+        registry_entry: RegistryEntry | None = None,
         progress: ProgressCallback | None = None,
         operation_id: str | None = None,
     ) -> InstallResult:
-        """Fetch the newest revision from the plugin's source; on failure the old copy stays."""
+        """Fetch the newest revision from the plugin's source; on failure the old copy stays.
+
+        A plugin that came from the registry needs ``registry_entry``, the registry's entry
+        now for its ``source.registry_id`` (``None``: no longer in the registry)."""
         plugin_id = validate_plugin_id(plugin_id)
         reporter = Progress(progress, log.bind(plugin_id=plugin_id))
         await reporter.report(Stage.RESOLVING, 0.0, "Reading the installed copy")
         try:
             current = await run_blocking(self._inventory.require_record, plugin_id)
-            fetch = await self._planner.for_update(plugin_id, current)
+            fetch = await self._planner.for_update(plugin_id, current, registry_entry)
             if fetch is None:
                 return await self._unchanged(current, reporter)
             return await self._install(

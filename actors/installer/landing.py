@@ -244,7 +244,7 @@ class Lander:
         report = RecoveryReport()
         self.tombstones.reload()
         tmp = self.paths.tmp_dir
-        for folder in (tmp, self.paths.plugins_dir, self.paths.cache_dir):
+        for folder in (tmp, self.paths.plugins_dir):
             folder.mkdir(parents=True, exist_ok=True)
         for path in sorted(tmp.glob(f"*{INTENT_SUFFIX}")):
             intent = self._read_intent(path)
@@ -269,8 +269,7 @@ class Lander:
         for entry in sorted(tmp.iterdir()):
             remove_path(entry)
             report.debris_removed.append(entry.name)
-        remove_stale_temps(self.paths.plugins_dir)
-        remove_stale_temps(self.paths.cache_dir)
+        remove_stale_temps(self.paths.plugins_dir)  # cache/ is the catalog's to sweep
         if not report.clean:
             self._sync_dirs(tmp, self.paths.plugins_dir)
         return report

@@ -13,7 +13,7 @@ from actors.installer.compat import check_compatibility
 from actors.installer.git import GitClient
 from actors.installer.landing import Workspace
 from actors.installer.progress import Progress
-from actors.installer.registry import Registry, RegistryEntry
+from actors.installer.registry import RegistryEntry
 from actors.installer.results import InstalledRecord, PluginSource
 from actors.installer.sources import Fetched, Fetcher
 from actors.installer.urls import (
@@ -32,12 +32,9 @@ class FetchStep(Protocol):
 class Planner:
     """Validates every source value up front, so a refused input never starts any work."""
 
-    def __init__(
-        self, fetcher: Fetcher, git: GitClient, registry: Registry, core_version: str, tmp_dir: Path
-    ) -> None:
+    def __init__(self, fetcher: Fetcher, git: GitClient, core_version: str, tmp_dir: Path) -> None:
         self.fetcher = fetcher
         self.git = git
-        self.registry = registry
         self.core_version = core_version
         self.tmp_dir = tmp_dir
 
@@ -60,9 +57,7 @@ class Planner:
     def _entry_fields(self, entry: RegistryEntry) -> tuple[str, str | None, str | None]:
         """The entry's repo, plugin_path and branch, held to the same rules as user input."""
         try:
-            repo = validate_git_url(
-                entry.repo, field="repo", allow_file=not self.registry.is_remote
-            )
+            repo = validate_git_url(entry.repo, field="repo", allow_file=entry.local_repos_allowed)
             return repo, validate_plugin_path(entry.plugin_path), validate_branch(entry.branch)
         except PlugvisorError as exc:
             raise PlugvisorError(
@@ -111,8 +106,12 @@ class Planner:
     def for_upload(self, data: bytes, filename: str) -> FetchStep:
         return partial(self.fetcher.from_bytes, data=data, filename=filename)
 
-    async def for_update(self, plugin_id: str, current: InstalledRecord) -> FetchStep | None:
-        """How to fetch the next revision, or ``None`` when the remote branch has not moved."""
+    async def for_update(
+        self, plugin_id: str, current: InstalledRecord, entry: RegistryEntry | None
+    ) -> FetchStep | None:
+        """How to fetch the next revision, or ``None`` when the remote branch has not moved.
+
+        ``entry`` is the registry's entry now for a plugin that came from the registry."""
         src = current.source
         if src.type == "archive":
             if not src.url:
@@ -122,7 +121,6 @@ class Planner:
                 )
             return self._archive(validate_archive_url(src.url), src.plugin_path, src)
         if src.type == "registry":
-            entry = await self.registry.find(src.registry_id or plugin_id, force=True)
             if entry is None:
                 raise PlugvisorError(
                     ErrorCode.PLUGIN_UPDATE_FAILED,

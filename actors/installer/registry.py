@@ -5,25 +5,30 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import orjson
 import structlog
 
 from actors.errors import ErrorCode, PlugvisorError
-from actors.fsio import Syncer, atomic_write, dumps
+from actors.fsio import Syncer, atomic_write, dumps, remove_stale_temps
 from actors.installer.blocking import run_blocking
-from actors.installer.download import fetch_bytes
+from actors.installer.download import Validators
 from actors.installer.redact import redact_url
+from actors.installer.registry_source import DocumentVersion, RegistrySource
 from actors.installer.urls import local_repo_url
+from actors.plugin_ids import validate_plugin_id
 from actors.timeutil import now_iso
 
 log = structlog.get_logger(__name__)
 
-MAX_REGISTRY_BYTES = 16 * 1024 * 1024
+UNAVAILABLE_FIXES = [
+    "Check the device's network connection",
+    "Check the --registry-url setting",
+    "Try again in a moment",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,7 @@ class RegistryEntry:
     latest_version: str | None
     versions: tuple[dict[str, Any], ...]
     raw: dict[str, Any] = field(repr=False)
+    local_repos_allowed: bool = False  # only a local registry may name local repositories
 
     def version_entry(self, version: str) -> dict[str, Any] | None:
         return next((v for v in self.versions if v.get("version") == version), None)
@@ -65,11 +71,44 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def registry_unavailable(cause: PlugvisorError) -> PlugvisorError:
+    """``REGISTRY_UNAVAILABLE``: the registry cannot be read and there is no copy of it."""
+    return PlugvisorError(
+        ErrorCode.REGISTRY_UNAVAILABLE,
+        f"The plugin registry is unreachable and no copy is cached: {cause.message}",
+        context={"cause": cause.code.value},
+        suggested_fixes=list(UNAVAILABLE_FIXES),
+    )
+
+
+def not_in_registry(plugin_id: str, snapshot: RegistrySnapshot) -> PlugvisorError:
+    suffix = " (as of its last copy: the registry cannot be read right now)"
+    return PlugvisorError(
+        ErrorCode.PLUGIN_NOT_FOUND,
+        f"Plugin '{plugin_id}' is not in the plugin registry" + (suffix if snapshot.stale else ""),
+        context={"plugin_id": plugin_id},
+        suggested_fixes=["Check the plugin id", "Refresh the plugin store"],
+    )
+
+
+def _decode(data: bytes) -> dict[str, Any]:
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise PlugvisorError(
+            ErrorCode.NETWORK_ERROR, f"The plugin registry is not valid JSON: {exc}"
+        ) from None
+    if not isinstance(document, dict) or not isinstance(document.get("plugins"), list):
+        raise PlugvisorError(ErrorCode.NETWORK_ERROR, "The plugin registry has no 'plugins' list")
+    return document
+
+
 class Registry:
-    """Reads the registry at most every ``ttl_s``; on failure serves the last copy, flagged stale.
+    """The registry document, re-read only when it changed; on failure the last copy, stale.
 
     ``source`` is an http(s) URL, a ``file://`` URL or a local path. Only a local registry may
-    name local repositories (paths, relative to the registry file, or file:// URLs).
+    name local repositories (paths, relative to the registry file, or file:// URLs). The
+    catalog actor owns it and is its only user, so ``cache/`` has a single writer.
     """
 
     def __init__(
@@ -85,24 +124,21 @@ class Registry:
         syncer: Syncer | None = None,
     ) -> None:
         self.source = source
-        scheme = urlsplit(source).scheme.lower()
-        self.is_remote = scheme in ("http", "https")
-        self._local_file = (
-            None
-            if self.is_remote
-            else Path(unquote(urlsplit(source).path) if scheme == "file" else source)
+        self._source = RegistrySource(
+            source, timeout_s=timeout_s, attempts=attempts, backoff_s=backoff_s
         )
+        self.is_remote = self._source.is_remote
         digest = hashlib.sha256(source.encode()).hexdigest()[:16]
         self.cache_file = cache_dir / f"registry-{digest}.json"
         self.ttl_s = ttl_s
         self.retry_after_failure_s = retry_after_failure_s
-        self.timeout_s = timeout_s
-        self.attempts = attempts
-        self.backoff_s = backoff_s
         self._syncer = syncer
         self._snapshot: RegistrySnapshot | None = None
+        self._version: DocumentVersion | None = None  # of the document behind _snapshot
+        self._cache_read = False
         self._last_error: PlugvisorError | None = None  # the last failure with no copy at all
-        self._next_fetch = 0.0
+        self._fresh_until = 0.0  # monotonic: a plain load reads nothing before this
+        self._retry_at = 0.0  # monotonic: after a failure, nothing is read before this
         self._lock = asyncio.Lock()
 
     @property
@@ -110,66 +146,71 @@ class Registry:
         """The copy in memory, without reading anything."""
         return self._snapshot
 
-    async def load(self, *, force: bool = False) -> RegistrySnapshot:
-        """The registry, fresh, cached or stale; ``NETWORK_ERROR``/``TIMEOUT`` if no copy at all."""
+    @property
+    def problem(self) -> str | None:
+        """Why the last read failed (a stale copy or none at all); None after a good read."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            return (
+                None if self._last_error is None else registry_unavailable(self._last_error).message
+            )
+        if not snapshot.stale:
+            return None
+        return snapshot.error or "The registry could not be read"
+
+    async def load(self, *, force: bool = False, revalidate: bool = False) -> RegistrySnapshot:
+        """The registry: fresh, cached or stale; ``REGISTRY_UNAVAILABLE`` without any copy.
+
+        A plain load reads the source at most every ``ttl_s``; ``revalidate`` asks it now
+        whether it changed (cheap: a conditional GET or a file's signature) unless it failed
+        less than ``retry_after_failure_s`` ago; ``force`` asks it now in any case.
+        """
         async with self._lock:
-            if not force and time.monotonic() < self._next_fetch:
-                if self._snapshot is not None:
-                    return self._snapshot
-                if self._last_error is not None:  # failed a moment ago: not again so soon
-                    raise PlugvisorError(self._last_error.code, self._last_error.message)
+            if not force:
+                wait = self._retry_at if revalidate else max(self._retry_at, self._fresh_until)
+                if time.monotonic() < wait:
+                    if self._snapshot is not None:
+                        return self._snapshot
+                    if self._last_error is not None:  # failed a moment ago: not again so soon
+                        raise registry_unavailable(self._last_error)
+            await self._read_cache_once()
             try:
-                document = await self._read_source()
-                plugins = await run_blocking(self._parse, document)
+                data, version = await self._source.read(self._version)
+                plugins = None
+                if data is not None:
+                    document = await run_blocking(_decode, data)
+                    plugins = await run_blocking(self._parse, document)
             except PlugvisorError as exc:
-                return await self._serve_stale(exc)
-            self._snapshot = RegistrySnapshot(plugins, now_iso())
+                return self._serve_stale(exc)
+            previous, self._version = self._version, version
             self._last_error = None
-            self._next_fetch = time.monotonic() + self.ttl_s
-            await self._save_cache(document)
+            self._fresh_until, self._retry_at = time.monotonic() + self.ttl_s, 0.0
+            if plugins is None:  # unchanged: the copy in memory is the registry's
+                assert self._snapshot is not None and previous is not None
+                self._snapshot = RegistrySnapshot(self._snapshot.plugins, now_iso())
+                if previous.validators != version.validators:  # kept for the next start
+                    await self._save_cache(self._snapshot, version)
+                return self._snapshot
+            self._snapshot = RegistrySnapshot(plugins, now_iso())
+            await self._save_cache(self._snapshot, version)
             return self._snapshot
 
-    async def find(self, plugin_id: str, *, force: bool = False) -> RegistryEntry | None:
-        return (await self.load(force=force)).find(plugin_id)
+    async def resolve(self, plugin_id: str) -> RegistryEntry:
+        """The entry the registry has now for ``plugin_id`` (exact id, then plugin_path).
 
-    async def _read_source(self) -> Any:
-        if self.is_remote:
-            data = await fetch_bytes(
-                self.source,
-                timeout_s=self.timeout_s,
-                max_bytes=MAX_REGISTRY_BYTES,
-                attempts=self.attempts,
-                backoff_s=self.backoff_s,
-            )
-        else:
-            data = await run_blocking(self._read_local)
-        try:
-            document = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise PlugvisorError(
-                ErrorCode.NETWORK_ERROR, f"The plugin registry is not valid JSON: {exc}"
-            ) from None
-        if not isinstance(document, dict) or not isinstance(document.get("plugins"), list):
-            raise PlugvisorError(
-                ErrorCode.NETWORK_ERROR, "The plugin registry has no 'plugins' list"
-            )
-        return document
-
-    def _read_local(self) -> bytes:
-        assert self._local_file is not None
-        try:
-            if self._local_file.stat().st_size > MAX_REGISTRY_BYTES:
-                raise PlugvisorError(
-                    ErrorCode.NETWORK_ERROR, "The plugin registry file is too large"
-                )
-            return self._local_file.read_bytes()
-        except OSError:
-            raise PlugvisorError(
-                ErrorCode.NETWORK_ERROR, "The plugin registry file cannot be read"
-            ) from None
+        Revalidates the copy first (see :meth:`load`); an unreachable registry answers from
+        its last copy. ``PLUGIN_NOT_FOUND``, ``REGISTRY_UNAVAILABLE`` or ``INVALID_INPUT``.
+        """
+        plugin_id = validate_plugin_id(plugin_id)
+        snapshot = await self.load(revalidate=True)
+        entry = snapshot.find(plugin_id)
+        if entry is None:
+            raise not_in_registry(plugin_id, snapshot)
+        return entry
 
     def _parse(self, document: dict[str, Any]) -> tuple[RegistryEntry, ...]:
-        base = None if self._local_file is None else self._local_file.resolve().parent
+        local_file = self._source.local_file
+        base = None if local_file is None else local_file.resolve().parent
         entries = []
         for raw in document["plugins"]:
             if not isinstance(raw, dict) or not _text(raw.get("id")) or not _text(raw.get("repo")):
@@ -188,37 +229,49 @@ class Registry:
                     latest_version=_text(raw.get("latest_version")),
                     versions=versions,
                     raw=raw,
+                    local_repos_allowed=base is not None,
                 )
             )
         return tuple(entries)
 
-    async def _serve_stale(self, error: PlugvisorError) -> RegistrySnapshot:
+    def _serve_stale(self, error: PlugvisorError) -> RegistrySnapshot:
         log.warning("registry_unreachable", source=redact_url(self.source), error=error.message)
-        self._next_fetch = time.monotonic() + self.retry_after_failure_s
-        snapshot = self._snapshot
-        if snapshot is None:
-            cached = await run_blocking(self._load_cache)
-            if cached is not None:
-                document, fetched_at = cached
-                try:
-                    snapshot = RegistrySnapshot(
-                        await run_blocking(self._parse, document), fetched_at
-                    )
-                except (PlugvisorError, KeyError, TypeError):
-                    snapshot = None
-        if snapshot is None:
-            self._last_error = PlugvisorError(
-                error.code,
-                f"The plugin registry is unreachable and no copy is cached: {error.message}",
-            )
-            raise self._last_error
-        self._snapshot = RegistrySnapshot(
-            snapshot.plugins, snapshot.fetched_at, True, error.message
-        )
+        self._fresh_until = self._retry_at = time.monotonic() + self.retry_after_failure_s
+        if self._snapshot is None:
+            self._last_error = error
+            raise registry_unavailable(error)
+        self._snapshot = replace(self._snapshot, stale=True, error=error.message)
         return self._snapshot
 
-    async def _save_cache(self, document: dict[str, Any]) -> None:
-        record = {"source": redact_url(self.source), "fetched_at": now_iso(), "document": document}
+    async def _read_cache_once(self) -> None:
+        """At the first load, the copy on disk (from an earlier run) becomes the copy in
+        memory, so that an unchanged registry is not downloaded again; the temp files a
+        crash left in cache/ go."""
+        if self._cache_read or self._snapshot is not None:
+            return
+        self._cache_read = True
+        await run_blocking(remove_stale_temps, self.cache_file.parent)
+        cached = await run_blocking(self._load_cache)
+        if cached is None:
+            return
+        document, fetched_at, version = cached
+        try:
+            plugins = await run_blocking(self._parse, document)
+        except (PlugvisorError, KeyError, TypeError, AttributeError):
+            return
+        self._snapshot = RegistrySnapshot(plugins, fetched_at)
+        self._version = version
+
+    async def _save_cache(self, snapshot: RegistrySnapshot, version: DocumentVersion) -> None:
+        validators = version.validators or Validators()
+        record = {
+            "source": redact_url(self.source),
+            "fetched_at": snapshot.fetched_at,
+            "digest": version.digest,
+            "etag": validators.etag,
+            "last_modified": validators.last_modified,
+            "document": {"plugins": [entry.raw for entry in snapshot.plugins]},
+        }
         try:
             await run_blocking(self._write_cache, dumps(record))
         except OSError as exc:  # a cache that cannot be written costs nothing but a warm start
@@ -228,12 +281,20 @@ class Registry:
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(self.cache_file, data, syncer=self._syncer)
 
-    def _load_cache(self) -> tuple[dict[str, Any], str] | None:
+    def _load_cache(self) -> tuple[dict[str, Any], str, DocumentVersion | None] | None:
         try:
             record = orjson.loads(self.cache_file.read_bytes())
             document = record["document"]
-            if isinstance(document.get("plugins"), list):
-                return document, str(record.get("fetched_at", ""))
+            if not isinstance(document.get("plugins"), list):
+                return None
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-            pass
-        return None
+            return None
+        digest, etag, modified = (record.get(k) for k in ("digest", "etag", "last_modified"))
+        version = None
+        if isinstance(digest, str) and digest:
+            validators = Validators(
+                etag if isinstance(etag, str) else None,
+                modified if isinstance(modified, str) else None,
+            )
+            version = DocumentVersion(digest, validators=validators if self.is_remote else None)
+        return document, str(record.get("fetched_at", "")), version

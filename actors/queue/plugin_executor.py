@@ -12,9 +12,10 @@ from typing import Any
 
 import structlog
 
+from actors.catalog.messages import ResolveRegistryEntry
 from actors.config_store.messages import DropPluginConfig, EnsurePluginEntry, GetPluginConfig
 from actors.errors import ErrorCode, PlugvisorError
-from actors.installer import Installer, InstallResult
+from actors.installer import Installer, InstallResult, RegistryEntry, Stage
 from actors.state.messages import RescanPlugins
 from supervision import ActorRef
 
@@ -30,6 +31,7 @@ class PluginExecutor:
         installer: Installer,
         config_store: ActorRef,
         state: ActorRef,
+        catalog: ActorRef,
         *,
         ask_timeout_s: float = 30.0,
         enable_on_install: bool = True,
@@ -37,6 +39,7 @@ class PluginExecutor:
         self._installer = installer
         self._config = config_store
         self._state = state
+        self._catalog = catalog  # owns the registry: entries are asked of it, as they are now
         self._timeout = ask_timeout_s
         self._enable_on_install = enable_on_install
 
@@ -73,8 +76,13 @@ class PluginExecutor:
                 )
             else:
                 assert op.plugin_id is not None
+                report(Stage.RESOLVING.value, 0.0, "Looking the plugin up in the registry")
+                entry = await self._catalog.ask(
+                    ResolveRegistryEntry(op.plugin_id), timeout=self._timeout
+                )
                 result = await self._installer.install_from_registry(
-                    op.plugin_id,
+                    entry,
+                    requested_id=op.plugin_id,
                     branch=params.get("branch"),
                     version=params.get("version"),
                     progress=report,
@@ -83,13 +91,31 @@ class PluginExecutor:
             return lambda: self._commit_install(op, result)
         if op.operation_type == "update":
             assert op.plugin_id is not None
-            result = await self._installer.update(op.plugin_id, progress=report, operation_id=op_id)
+            entry = await self._entry_for_update(op.plugin_id)
+            result = await self._installer.update(
+                op.plugin_id, registry_entry=entry, progress=report, operation_id=op_id
+            )
             return lambda: self._commit_update(result)
         if op.operation_type == "uninstall":
             assert op.plugin_id is not None
             await self._installer.uninstall(op.plugin_id, progress=report)
             return lambda: self._commit_uninstall(op, op.plugin_id or "")
         raise PlugvisorError(ErrorCode.INVALID_INPUT, f"Unknown operation '{op.operation_type}'")
+
+    async def _entry_for_update(self, plugin_id: str) -> RegistryEntry | None:
+        """The registry's entry now for a plugin installed from it; None if it left it."""
+        record = await self._installer.installed_record(plugin_id)
+        if record is None or record.source.type != "registry":
+            return None
+        try:
+            return await self._catalog.ask(
+                ResolveRegistryEntry(record.source.registry_id or plugin_id),
+                timeout=self._timeout,
+            )
+        except PlugvisorError as exc:
+            if exc.code is ErrorCode.PLUGIN_NOT_FOUND:
+                return None  # the installer answers that it is no longer in the registry
+            raise
 
     async def settle(self, op: Operation) -> dict[str, Any] | None:
         """Finish ``op``, which was running when the process died, if its files had landed.

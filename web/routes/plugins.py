@@ -17,8 +17,8 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from actors.catalog.messages import (
     ListInstalled,
     ListStore,
-    LookupRegistry,
     RefreshRegistry,
+    ResolveRegistryEntry,
 )
 from actors.errors import ErrorCode, PlugvisorError, invalid_input
 from actors.installer.redact import redact_url, url_fingerprint
@@ -84,14 +84,8 @@ async def install(request: web.Request) -> web.Response:
             raise invalid_input("'version' must not be empty", field="version")
         version = validate_branch(version, field="version")
     system = request.app[keys.SYSTEM]
-    entry = await system.ref("catalog").ask(LookupRegistry(plugin_id), timeout=30.0)
-    if entry is None:
-        raise PlugvisorError(
-            ErrorCode.PLUGIN_NOT_FOUND,
-            f"Plugin '{plugin_id}' is not in the plugin registry",
-            context={"plugin_id": plugin_id},
-            suggested_fixes=["Check the plugin id", "Refresh the plugin store"],
-        )
+    # What the registry says now: 404 PLUGIN_NOT_FOUND, or 503 REGISTRY_UNAVAILABLE (no copy).
+    await system.ref("catalog").ask(ResolveRegistryEntry(plugin_id), timeout=30.0)
     parameters = {k: v for k, v in (("branch", branch), ("version", version)) if v is not None}
     suffix = f" (branch: {branch})" if branch else ""
     return await _enqueue(
@@ -240,17 +234,24 @@ async def store_list(request: web.Request) -> web.Response:
         if value is not None and len(value) > 200:
             raise invalid_input(f"Query parameter '{name}' is too long", field=name)
     listing = await system.ref("catalog").ask(ListStore(**filters), timeout=30.0)
-    return success(listing)
+    return success(listing, _registry_message(listing["registry"]))
+
+
+def _registry_message(registry: dict[str, Any]) -> str | None:
+    if not registry["available"]:
+        return "The plugin registry cannot be read and no copy of it is cached: the store is empty"
+    if registry["stale"]:
+        return "The plugin registry could not be read; showing the last copy"
+    return None
 
 
 async def store_refresh(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
     await read_body(request)  # takes no parameters; any body up to the limit is ignored
     result = await system.ref("catalog").ask(RefreshRegistry(), timeout=45.0)
-    if result["stale"]:
-        message = "The plugin registry could not be read; showing the last copy"
-    else:
-        message = f"Plugin store refreshed ({result['plugin_count']} plugins)"
+    message = _registry_message(result) or (
+        f"Plugin store refreshed ({result['plugin_count']} plugins)"
+    )
     return success(result, message)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from installer_helpers import HttpServer, SilentServer, build_wheel
+from installer_helpers import HttpServer, RegistryInstaller, SilentServer, build_wheel
 
 from actors.installer import ArchiveLimits, Installer, PipOptions, Registry
 from actors.paths import DataPaths
@@ -53,8 +53,10 @@ def pip_options(wheelhouse: Path) -> PipOptions:
 
 
 @pytest.fixture
-def make_installer(data_paths: DataPaths, pip_options: PipOptions) -> Callable[..., Installer]:
-    def make(registry_source: str | Path, **kwargs: Any) -> Installer:
+def make_installer(
+    data_paths: DataPaths, pip_options: PipOptions
+) -> Callable[..., RegistryInstaller]:
+    def make(registry_source: str | Path, **kwargs: Any) -> RegistryInstaller:
         registry = Registry(
             str(registry_source), data_paths.cache_dir, backoff_s=0.01, timeout_s=5.0
         )
@@ -63,6 +65,6 @@ def make_installer(data_paths: DataPaths, pip_options: PipOptions) -> Callable[.
         kwargs.setdefault("git_timeout_s", 30.0)
         kwargs.setdefault("download_timeout_s", 10.0)
         kwargs.setdefault("download_backoff_s", 0.01)
-        return Installer(data_paths, registry, **kwargs)
+        return RegistryInstaller(Installer(data_paths, **kwargs), registry)
 
     return make

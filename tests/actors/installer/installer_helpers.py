@@ -18,6 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
+from actors.errors import ErrorCode, PlugvisorError
+from actors.installer import Installer, InstallResult, Registry, RegistryEntry
+
 # The repository sits beside shared/ (…/main and …/shared), in a session and in CI alike.
 FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "ledmatrix-plugins"
 
@@ -131,6 +134,35 @@ class GitRepo:
         return self.git("rev-parse", "HEAD")
 
 
+class RegistryInstaller:
+    """An installer driven as the queue's executor drives it: a registry id is first resolved
+    to the registry's entry now (the catalog's job in the running system), then handed over.
+    Every other attribute is the real installer's own."""
+
+    def __init__(self, installer: Installer, registry: Registry) -> None:
+        self.installer = installer
+        self.registry = registry
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.installer, name)
+
+    async def install_from_registry(self, plugin_id: str, **kwargs: Any) -> InstallResult:
+        entry = await self.registry.resolve(plugin_id)
+        return await self.installer.install_from_registry(entry, requested_id=plugin_id, **kwargs)
+
+    async def update(self, plugin_id: str, **kwargs: Any) -> InstallResult:
+        record = await self.installer.installed_record(plugin_id)
+        source = record.source if record is not None else None
+        entry: RegistryEntry | None = None
+        if source is not None and source.type == "registry":
+            try:
+                entry = await self.registry.resolve(source.registry_id or plugin_id)
+            except PlugvisorError as exc:
+                if exc.code is not ErrorCode.PLUGIN_NOT_FOUND:
+                    raise
+        return await self.installer.update(plugin_id, registry_entry=entry, **kwargs)
+
+
 def registry_entry(plugin_id: str, repo: str, **extra: Any) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": plugin_id,
@@ -205,10 +237,27 @@ class HttpServer:
         self.routes: dict[str, bytes | int] = {}
         self.failures: dict[str, int] = {}  # path -> how many 503s to answer first
         self.hits: dict[str, int] = {}
+        # path -> validators sent with the body; a request naming them is answered 304.
+        self.etags: dict[str, str] = {}
+        self.last_modified: dict[str, str] = {}
+        # Every request: (path, If-None-Match, If-Modified-Since, status answered).
+        self.log: list[tuple[str, str | None, str | None, int]] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        response = self._answer(request)
+        self.log.append(
+            (
+                request.path,
+                request.headers.get("If-None-Match"),
+                request.headers.get("If-Modified-Since"),
+                response.status,
+            )
+        )
+        return response
+
+    def _answer(self, request: web.Request) -> web.Response:
         path = request.path
         self.hits[path] = self.hits.get(path, 0) + 1
         if self.failures.get(path, 0) > 0:
@@ -219,7 +268,16 @@ class HttpServer:
             return web.Response(status=404)
         if isinstance(body, int):
             return web.Response(status=body)
-        return web.Response(body=body, content_type="application/octet-stream")
+        headers = {}
+        if path in self.etags:
+            headers["ETag"] = self.etags[path]
+            if request.headers.get("If-None-Match") == self.etags[path]:
+                return web.Response(status=304, headers=headers)
+        elif path in self.last_modified:
+            headers["Last-Modified"] = self.last_modified[path]
+            if request.headers.get("If-Modified-Since") == self.last_modified[path]:
+                return web.Response(status=304, headers=headers)
+        return web.Response(body=body, content_type="application/octet-stream", headers=headers)
 
     async def start(self) -> None:
         app = web.Application()

@@ -41,8 +41,8 @@ def progress(stage, value, message):
 
 async def main():
     paths = DataPaths(Path(data_dir))
-    installer = Installer(paths, Registry(registry, paths.cache_dir))
-    await installer.update("clock", progress=progress)
+    entry = await Registry(registry, paths.cache_dir).resolve("clock")
+    await Installer(paths).update("clock", registry_entry=entry, progress=progress)
 
 asyncio.run(main())
 """

@@ -95,8 +95,25 @@ async def test_unreachable_registry_without_a_cache_raises(http_server, data_pat
     registry = http_registry(http_server, data_paths.cache_dir)
     with pytest.raises(PlugvisorError) as caught:
         await registry.load()
-    assert caught.value.code is ErrorCode.NETWORK_ERROR
-    assert caught.value.message.startswith("The plugin registry is unreachable")
+    assert caught.value.code is ErrorCode.REGISTRY_UNAVAILABLE
+    assert caught.value.message == (
+        "The plugin registry is unreachable and no copy is cached: "
+        f"{http_server.url('/plugins.json')} answered HTTP 404"
+    )
+    assert caught.value.context == {"cause": "NETWORK_ERROR"}
+    assert caught.value.suggested_fixes == [
+        "Check the device's network connection",
+        "Check the --registry-url setting",
+        "Try again in a moment",
+    ]
+    assert registry.problem == caught.value.message
+
+    hits = http_server.hits["/plugins.json"]
+    for call in (registry.load(), registry.load(revalidate=True), registry.resolve("clock")):
+        with pytest.raises(PlugvisorError) as again:  # failed a moment ago: not asked again
+            await call
+        assert again.value.code is ErrorCode.REGISTRY_UNAVAILABLE
+    assert http_server.hits["/plugins.json"] == hits
 
 
 async def test_a_silent_registry_times_out(silent_server, data_paths):
@@ -104,7 +121,8 @@ async def test_a_silent_registry_times_out(silent_server, data_paths):
     registry = Registry(url, data_paths.cache_dir, timeout_s=0.3, attempts=2, backoff_s=0.01)
     with pytest.raises(PlugvisorError) as caught:
         await registry.load()
-    assert caught.value.code is ErrorCode.TIMEOUT
+    assert caught.value.code is ErrorCode.REGISTRY_UNAVAILABLE
+    assert caught.value.context == {"cause": "TIMEOUT"}
 
 
 async def test_invalid_json_is_an_error_not_a_crash(http_server, data_paths):
@@ -135,3 +153,19 @@ async def test_local_file_registry_the_real_fixture(data_paths):
             "released": "2025-10-17",
         }
         assert snapshot.find("ledmatrix-weather") is None
+
+
+async def test_only_the_registry_sweeps_crash_debris_from_its_cache(
+    tmp_path, http_server, data_paths, make_installer
+):
+    debris = data_paths.cache_dir / ".registry-0123456789abcdef.json.tmp.1.1"
+    debris.write_bytes(b"torn by a power cut")
+    await make_installer(tmp_path / "unused.json").recover()
+    assert debris.exists()  # cache/ is the catalog's: the installer leaves it alone
+
+    http_server.routes["/plugins.json"] = document(*ENTRIES)
+    await http_registry(http_server, data_paths.cache_dir).load()
+    assert not debris.exists()
+    assert [p.name for p in data_paths.cache_dir.iterdir()] == [
+        http_registry(http_server, data_paths.cache_dir).cache_file.name
+    ]
