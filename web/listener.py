@@ -9,7 +9,6 @@ import socket
 
 import structlog
 from aiohttp import web
-from yarl import URL
 
 from web.server import GuardedServer
 
@@ -41,7 +40,8 @@ class ListenSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return str(URL.build(scheme="http", host=self._host or "0.0.0.0", port=self.port))  # noqa: S104
+        host = self._host or "0.0.0.0"  # noqa: S104 - how aiohttp names "every address"
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     async def start(self) -> None:
         await super().start()

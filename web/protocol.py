@@ -86,8 +86,9 @@ class GuardedRequestHandler(RequestHandler):
             log.warning("connection_over_limit", max_connections=self._limits.max_connections)
             self._request_handler = self._answer_over_limit
         super().connection_made(transport)
-        timeout = self._limits.overflow_timeout_s if self._overflow else None
-        self._arm_head_timer(timeout or self._limits.header_timeout_s)
+        limits = self._limits
+        timeout = limits.overflow_timeout_s if self._overflow else limits.header_timeout_s
+        self._arm_head_timer(timeout)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         for timer in (self._head_timer, self._body_timer):
