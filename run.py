@@ -11,13 +11,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
-from aiohttp import web
 
 from actors.installer import PipOptions
 from actors.system import Settings, System, build_system
 from supervision.systemd import Notifier
 from web.app import create_app
+from web.connection_limits import derive_limits, exceeds_budget, open_file_limit
+from web.listener import ListenSite
 from web.logging_setup import configure_logging
+from web.loop_errors import handle_loop_error
+from web.server import PlugvisorRunner
 
 log = structlog.get_logger("plugvisor")
 
@@ -88,6 +91,30 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         default=_env("pip_no_index", "") in ("1", "true", "yes"),
         help="install plugin dependencies from --pip-find-links only",
     )
+    tuning.add_argument(
+        "--header-timeout",
+        type=float,
+        default=_env("header_timeout", str(defaults.header_timeout_s)),
+        help="seconds a client has to send a request's line and headers (then 408)",
+    )
+    tuning.add_argument(
+        "--body-timeout",
+        type=float,
+        default=_env("body_timeout", str(defaults.body_timeout_s)),
+        help="seconds a request body may stall before the request fails with 408",
+    )
+    tuning.add_argument(
+        "--keepalive-timeout",
+        type=float,
+        default=_env("keepalive_timeout", str(defaults.keepalive_timeout_s)),
+        help="seconds an idle kept-alive connection stays open",
+    )
+    tuning.add_argument(
+        "--max-connections",
+        type=int,
+        default=_env("max_connections", str(defaults.max_connections)),
+        help="connections served at once; more are answered 503 (0: derived from ulimit -n)",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")
@@ -97,6 +124,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         parser.error("--operation-deadline must be positive")
     if args.operation_retention < 1 or args.backups_keep < 1:
         parser.error("--operation-retention and --backups-keep must be at least 1")
+    if min(args.header_timeout, args.body_timeout, args.keepalive_timeout) <= 0:
+        parser.error("--header-timeout, --body-timeout and --keepalive-timeout must be positive")
+    if args.max_connections < 0:
+        parser.error("--max-connections must be 0 (derived) or more")
     return Settings(
         host=args.host,
         port=args.port,
@@ -112,10 +143,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
             find_links=(args.pip_find_links,) if args.pip_find_links else (),
             no_index=args.pip_no_index,
         ),
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        keepalive_timeout_s=args.keepalive_timeout,
+        max_connections=args.max_connections,
     )
 
 
 async def serve(settings: Settings) -> int:
+    asyncio.get_running_loop().set_exception_handler(handle_loop_error)
     notifier = Notifier.from_env()
     notifier.status("Starting")
     system: System = build_system(settings)
@@ -125,10 +161,17 @@ async def serve(settings: Settings) -> int:
         log.exception("start_failed")
         notifier.status("Start failed")
         return EXIT_START_FAILED
-    runner = web.AppRunner(create_app(system), handle_signals=False, access_log=None)
+    limits = derive_limits(settings)
+    if exceeds_budget(limits):
+        log.warning(
+            "max_connections_above_file_limit",
+            max_connections=limits.max_connections,
+            open_file_limit=open_file_limit(),
+        )
+    runner = PlugvisorRunner(create_app(system), limits, handle_signals=False, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
+        site = ListenSite(runner, settings.host, settings.port)
         await site.start()
     except OSError as exc:
         log.error("bind_failed", host=settings.host, port=settings.port, error=exc.strerror)
@@ -137,7 +180,9 @@ async def serve(settings: Settings) -> int:
         return EXIT_START_FAILED
     url = f"http://{settings.host}:{settings.port}/"
     print(f"Plugvisor serving on {url}", flush=True)
-    log.info("serving", url=url, data_dir=str(system.paths.root))
+    log.info(
+        "serving", url=url, data_dir=str(system.paths.root), max_connections=limits.max_connections
+    )
     notifier.ready()
     notifier.status("Running")
 

@@ -52,6 +52,11 @@ class Settings:
     history_max_file_bytes: int = 4 * 1024 * 1024
     history_max_total_bytes: int = 64 * 1024 * 1024
     pip: PipOptions = field(default_factory=PipOptions)
+    # HTTP connections (web/connection_limits.py): 0 derives the cap from RLIMIT_NOFILE.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keepalive_timeout_s: float = 15.0
+    max_connections: int = 0
     fsync_delay_s: float = 0.0  # benchmarks only: imitate an SD card's fsync latency
 
 

@@ -33,12 +33,14 @@ def plugvisor_command(port: int, data_dir: Path, registry: Path, *extra: str) ->
     ]
 
 
-async def start_serving(command: list[str], **options: Any) -> asyncio.subprocess.Process:
+async def start_serving(
+    command: list[str], *, stderr: Any = asyncio.subprocess.DEVNULL, **options: Any
+) -> asyncio.subprocess.Process:
     """Start the supervisor in its own session and wait (bounded) until it says it serves."""
     process = await asyncio.create_subprocess_exec(
         *command,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=stderr,
         start_new_session=True,
         **options,
     )

@@ -33,7 +33,16 @@ def test_environment_is_read_and_flags_win(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.parametrize(
     "argv",
-    [["--port", "0"], ["--port", "abc"], ["--queue-concurrency", "0"], ["--log-format", "xml"]],
+    [
+        ["--port", "0"],
+        ["--port", "abc"],
+        ["--queue-concurrency", "0"],
+        ["--log-format", "xml"],
+        ["--header-timeout", "0"],
+        ["--body-timeout", "-1"],
+        ["--keepalive-timeout", "0"],
+        ["--max-connections", "-1"],
+    ],
 )
 def test_bad_values_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as info:
@@ -45,3 +54,16 @@ def test_bad_environment_value_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("PLUGVISOR_PORT", "not-a-port")
     with pytest.raises(SystemExit):
         parse_args([])
+
+
+def test_connection_limits_come_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HEADER_TIMEOUT", "BODY_TIMEOUT", "KEEPALIVE_TIMEOUT", "MAX_CONNECTIONS"):
+        monkeypatch.delenv(f"PLUGVISOR_{name}", raising=False)
+    defaults = parse_args([])
+    assert (defaults.header_timeout_s, defaults.body_timeout_s) == (10.0, 30.0)
+    assert (defaults.keepalive_timeout_s, defaults.max_connections) == (15.0, 0)
+    monkeypatch.setenv("PLUGVISOR_HEADER_TIMEOUT", "3.5")
+    monkeypatch.setenv("PLUGVISOR_MAX_CONNECTIONS", "64")
+    settings = parse_args(["--body-timeout", "12", "--keepalive-timeout", "7"])
+    assert (settings.header_timeout_s, settings.body_timeout_s) == (3.5, 12.0)
+    assert (settings.keepalive_timeout_s, settings.max_connections) == (7.0, 64)

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from web.log_limit import SUPPRESSED_KEY, RepeatFilter
+
 _SECRET_KEYS = frozenset({"password", "secret", "token", "api_key", "authorization", "secrets"})
 
 
@@ -18,7 +20,15 @@ def _drop_secrets(_logger: object, _name: str, event: dict) -> dict:
     return event
 
 
-def configure_logging(log_format: str, level: int = logging.INFO) -> None:
+def configure_logging(
+    log_format: str,
+    level: int = logging.INFO,
+    *,
+    repeat_burst: int = 5,
+    repeat_interval_s: float = 60.0,
+) -> None:
+    """Log to stderr; one event repeated in a tight loop is written ``repeat_burst`` times per
+    ``repeat_interval_s`` at most, the next one after carrying the count dropped."""
     renderer: structlog.typing.Processor
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer()
@@ -38,7 +48,7 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(allow=[SUPPRESSED_KEY])],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
@@ -47,6 +57,7 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(RepeatFilter(repeat_burst, repeat_interval_s))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -22,6 +22,7 @@ _HTTP_CODES: dict[int, tuple[ErrorCode, str]] = {
     403: (ErrorCode.FORBIDDEN, "This request is not allowed"),
     404: (ErrorCode.NOT_FOUND, "No such resource"),
     405: (ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed on this resource"),
+    408: (ErrorCode.TIMEOUT, "The request was not received in time"),
     413: (ErrorCode.PAYLOAD_TOO_LARGE, "Request body is too large"),
     503: (ErrorCode.SERVICE_UNAVAILABLE, "The service is not ready"),
 }
@@ -78,8 +79,18 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
                 "A component failed while handling the request; it is being restarted",
             )
         )
-    except Exception:
-        log.exception("unhandled_request_error", path=request.path, method=request.method)
+    except ConnectionError:
+        if request.transport is not None:
+            return _unexpected(request)
+        # The client went away mid-request (usually mid-body): nobody is left to answer.
+        log.info("client_disconnected", path=request.path, method=request.method)
         return error_response(
-            PlugvisorError(ErrorCode.UNKNOWN_ERROR, "An unexpected error occurred")
+            PlugvisorError(ErrorCode.INVALID_INPUT, "The request was not received in full")
         )
+    except Exception:
+        return _unexpected(request)
+
+
+def _unexpected(request: web.Request) -> web.Response:
+    log.exception("unhandled_request_error", path=request.path, method=request.method)
+    return error_response(PlugvisorError(ErrorCode.UNKNOWN_ERROR, "An unexpected error occurred"))

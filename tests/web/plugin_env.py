@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from actors.installer import PipOptions
@@ -19,6 +20,8 @@ from tests.actors.installer.installer_helpers import (
     write_registry,
 )
 from web.app import create_app
+from web.connection_limits import ConnectionLimits, derive_limits
+from web.server import PlugvisorRunner
 
 
 @dataclass
@@ -60,6 +63,18 @@ def make_env(tmp_path: Path) -> PluginEnv:
     return env
 
 
+class GuardedTestServer(TestServer):
+    """aiohttp's TestServer serving through run.py's runner: the same connection handling
+    (read timeouts, connection limit, enveloped parser errors)."""
+
+    def __init__(self, app: web.Application, limits: ConnectionLimits) -> None:
+        super().__init__(app, host="127.0.0.1")
+        self.limits = limits
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        return PlugvisorRunner(self.app, self.limits, **kwargs)
+
+
 class RunningApi:
     """A started system behind a real aiohttp server on 127.0.0.1."""
 
@@ -71,7 +86,8 @@ class RunningApi:
     async def __aenter__(self) -> RunningApi:
         self.system = build_system(self.settings)
         await self.system.tree.start()
-        self.client = TestClient(TestServer(create_app(self.system), host="127.0.0.1"))
+        server = GuardedTestServer(create_app(self.system), derive_limits(self.settings))
+        self.client = TestClient(server)
         await self.client.start_server()
         return self
 

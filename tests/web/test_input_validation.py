@@ -20,6 +20,7 @@ from actors.plugin_ids import RESERVED_CONFIG_KEYS
 from tests.actors.installer.installer_helpers import plugin_files, zip_bytes
 from tests.conftest import REPO_ROOT
 from tests.web.plugin_env import RunningApi, make_env
+from tests.web.raw_http import ask
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -440,15 +441,31 @@ async def test_config_get_refuses_a_repeated_plugin_id(api: RunningApi, path: st
     assert (status, body) == (400, invalid("plugin_id", twice("plugin_id")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=orjson.JSONDecodeError,
-    reason="aiohttp's HTTP parser answers a request line or header over 8190 bytes (or a bad "
-    "Content-Length) with a text/plain 400 before any middleware runs; the envelope needs a "
-    "hook where the server is built (web/app.py or run.py), not in a middleware",
-)
 async def test_a_request_line_over_8_kib_is_enveloped(api: RunningApi) -> None:
-    assert await send(api, "GET", f"{STATE}?plugin_id={'a' * 9000}") == (400, ANY)
+    # aiohttp's parser refuses it before any middleware runs; web/protocol.py envelopes it.
+    assert await send(api, "GET", f"{STATE}?plugin_id={'a' * 9000}") == (
+        400,
+        envelope(
+            "INVALID_INPUT",
+            "validation",
+            "The request line or a header is too long",
+            {"limit_bytes": 8190},
+        ),
+    )
+
+
+@pytest.mark.parametrize("length", ["-1", "12abc", "1, 2"])
+async def test_a_bad_content_length_is_enveloped(api: RunningApi, length: str) -> None:
+    assert api.client is not None and api.client.server.port is not None
+    raw = f"POST {TOGGLE} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n{{}}"
+    answer = await ask(api.client.server.port, raw.encode())
+    assert answer is not None and answer.status == 400
+    assert answer.json() == {
+        "status": "error",
+        "error_code": "INVALID_INPUT",
+        "error_category": "validation",
+        "message": "The request is not valid HTTP",
+    }
 
 
 async def test_a_trailing_newline_is_refused_before_queueing(tmp_path: Path) -> None:
