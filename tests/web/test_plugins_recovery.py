@@ -160,3 +160,32 @@ async def test_sigkill_mid_install_leaves_an_interrupted_operation_and_no_debris
             process.send_signal(signal.SIGTERM)
             async with asyncio.timeout(20):
                 assert await process.wait() == 0
+
+
+async def test_install_uninstall_install_again_ends_installed(
+    env: PluginEnv, silent: SilentServer
+) -> None:
+    """A repeated request is merged only with the newest of its lane: the last word stands."""
+    async with RunningApi(env.settings()) as api:
+        status, _ = await api.post("/api/v3/plugins/install?wait=true", {"plugin_id": "clock"})
+        assert status == 200
+        real = next(e for e in env.entries if e["id"] == "clock")
+        env.add_entry(registry_entry("clock", f"http://127.0.0.1:{silent.port}/hung.git"))
+        _, first = await api.post("/api/v3/plugins/install", {"plugin_id": "clock"})
+        async with asyncio.timeout(10):
+            await silent.connected.wait()  # the reinstall is running, stuck in git
+        _, uninstall = await api.post("/api/v3/plugins/uninstall", {"plugin_id": "clock"})
+        _, again = await api.post("/api/v3/plugins/install", {"plugin_id": "clock"})
+        assert again["data"]["deduplicated"] is False
+        ids = {first["data"]["operation_id"], uninstall["data"]["operation_id"]}
+        assert again["data"]["operation_id"] not in ids
+        env.add_entry(real)  # the last install finds the plugin again
+        cancel = f"/api/v3/plugins/operation/{first['data']['operation_id']}/cancel"
+        assert (await api.post(cancel))[0] == 200
+        last = await api.wait_operation(again["data"]["operation_id"])
+        assert last["status"] == "completed", last
+        assert (await api.wait_operation(uninstall["data"]["operation_id"]))[
+            "status"
+        ] == "completed"
+        status, state = await api.get("/api/v3/plugins/state?plugin_id=clock")
+        assert (status, state["data"]["status"]) == (200, "enabled")
