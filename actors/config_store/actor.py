@@ -27,6 +27,8 @@ from . import apply
 from .apply import SYSTEM_KEYS, Working
 from .backups import BACKUP_ID, BackupInfo
 from .batch import Item
+from .commit import Snapshot
+from .loading import ConfigFiles, Corrupt
 from .messages import (
     SAVE_MESSAGES,
     ConfigView,
@@ -42,7 +44,6 @@ from .messages import (
     SetPluginEnabled,
 )
 from .schemas import SHIPPED_CONFIG_DIR, PluginSchemas, SystemSchemas
-from .storage import ConfigFiles, Corrupt, Snapshot
 from .validation import Checker
 
 log = structlog.get_logger(__name__, actor="config_store")

@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from actors.config_store.actor import DEFAULT_CONFIG, open_files
+from actors.config_store.commit import Snapshot, encode_secrets
+from actors.config_store.loading import ConfigFiles
 from actors.config_store.schemas import SystemSchemas
-from actors.config_store.storage import ConfigFiles, Snapshot, encode_secrets
 from actors.errors import ErrorCode, PlugvisorError
 from actors.fsio import Syncer
 from actors.paths import DataPaths
