@@ -29,6 +29,7 @@ from .backups import BACKUP_ID, BackupInfo
 from .batch import Item
 from .commit import Snapshot
 from .loading import ConfigFiles, Corrupt
+from .lost import signs_of_use
 from .messages import (
     SAVE_MESSAGES,
     ConfigView,
@@ -85,6 +86,7 @@ def open_files(
         syncer=syncer or Syncer(),
         check_system=system.main_errors,
         defaults_path=defaults_path,
+        prior_use=lambda: signs_of_use(paths),
     )
 
 
@@ -112,6 +114,8 @@ class ConfigStore(Actor):
         loaded = await asyncio.to_thread(self._files.load)
         self._snap = loaded.snapshot
         log.info("config_loaded", source=loaded.source, generation=self._snap.generation)
+        for event in loaded.events:  # what the loader had to do, for the history and the feed
+            self._bus.publish("config", event)
 
     # --- reads ---------------------------------------------------------------------------
 

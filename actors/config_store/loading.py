@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 import structlog
 
+from actors.damage import DAMAGED, damaged_reason, set_aside, unusable_file, unusable_folder
 from actors.fsio import Syncer, atomic_write, remove_stale_temps
 from actors.health_reasons import HealthReason
 from actors.plugin_ids import RESERVED_CONFIG_KEYS
@@ -28,13 +30,17 @@ from .commit import (
     encode_config,
     encode_secrets,
 )
+from .lost import lost_event, lost_reason
 
 log = structlog.get_logger(__name__, actor="config_store")
 
-REJECTED_SUFFIX = ".rejected"
+LOST = "lost"  # the set-aside label of a secrets file whose configuration is gone
+BACKUP_FILE = re.compile(r"^\d{1,20}-\d{1,12}(\.secrets)?\.json$")
 
 # Validates the system keys of a config (``SystemSchemas.main_errors``): [] when they are fine.
 SystemCheck = Callable[[dict[str, Any]], list[dict[str, str]]]
+# Signs outside config/ that the device was used before (``lost.signs_of_use``).
+PriorUse = Callable[[], list[str]]
 
 
 class Corrupt(Exception):
@@ -46,6 +52,7 @@ class Loaded:
     snapshot: Snapshot
     source: str  # "live", "defaults" or "backup:<id>"
     reasons: list[HealthReason] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # ``config`` events for history
 
 
 def _parse_object(raw: bytes, name: str) -> dict[str, Any]:
@@ -56,6 +63,13 @@ def _parse_object(raw: bytes, name: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise Corrupt(f"{name} is not a JSON object")
     return doc
+
+
+def _unreadable(path: Path, exc: OSError | Corrupt) -> str:
+    """Why a live file could not be read, worded to follow its name."""
+    if isinstance(exc, Corrupt):
+        return str(exc).removeprefix(f"{path.name} ")
+    return unusable_file(path) or f"is unreadable ({exc.strerror})"
 
 
 def _generation(meta: Any, key: str, name: str) -> int:
@@ -69,11 +83,18 @@ class ConfigFiles(PairFiles):
     """The live pair as the config store uses it: loaded with fallbacks, committed (commit.py)."""
 
     def __init__(
-        self, folder: Path, *, syncer: Syncer, check_system: SystemCheck, defaults_path: Path
+        self,
+        folder: Path,
+        *,
+        syncer: Syncer,
+        check_system: SystemCheck,
+        defaults_path: Path,
+        prior_use: PriorUse = list,
     ) -> None:
         super().__init__(folder, syncer=syncer)
         self._check_system = check_system
         self._defaults_path = defaults_path
+        self._prior_use = prior_use
         self.reasons: list[HealthReason] = []  # kept across actor restarts: the files outlive them
 
     # --- reading -----------------------------------------------------------------------
@@ -136,18 +157,44 @@ class ConfigFiles(PairFiles):
 
     def load(self) -> Loaded:
         """The newest complete pair: live, else the newest valid backup, else (loudly) defaults."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._live_trusted = True  # every way out of load leaves the files matching memory
-        remove_stale_temps(self.folder)
-        self.backups.prepare()
+        reasons: list[HealthReason] = []
+        self._prepare(reasons)
         backup_ids = self.backups.ids()
         if backup_ids:
             self._max_generation = max(self._max_generation, *(sort_key(i)[1] for i in backup_ids))
         if not self.config_path.exists() and not backup_ids:
-            return Loaded(self._install_defaults(), "defaults")
+            signs = self._signs_of_use()
+            loaded = self._lost(signs) if signs else Loaded(self._install_defaults(), "defaults")
+        else:
+            loaded = self._load_existing(backup_ids, reasons)
+        loaded.reasons[:0] = reasons
+        self.reasons.extend(loaded.reasons)
+        return loaded
+
+    def _prepare(self, reasons: list[HealthReason]) -> None:
+        """Folders made, debris removed; anything standing where a file should be is set aside."""
+        why = unusable_folder(self.folder)
+        if why is not None:
+            lost = "the configuration the folder held, if any (the other reasons say what is used)"
+            self._aside_damaged(self.folder, why, lost, reasons)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._live_trusted = True  # every way out of load leaves the files matching memory
+        remove_stale_temps(self.folder)
+        why = unusable_folder(self.backups.folder)
+        if why is not None:
+            lost = "the configuration backups (the next save starts new ones)"
+            self._aside_damaged(self.backups.folder, why, lost, reasons)
+        self.backups.prepare()
+        for entry in sorted(self.backups.folder.iterdir()):
+            why = unusable_file(entry) if BACKUP_FILE.fullmatch(entry.name) else None
+            if why is not None:
+                lost = "that backup (the other backups are kept)"
+                self._aside_damaged(entry, why, lost, reasons)
+
+    def _load_existing(self, backup_ids: list[str], reasons: list[HealthReason]) -> Loaded:
         try:
             config, generation, secrets_gen = self.parse_config(self.config_path.read_bytes())
-            secrets = self._secrets_for(secrets_gen, backup_ids)
+            secrets = self._secrets_for(secrets_gen, backup_ids, reasons)
             return Loaded(Snapshot(config, secrets, generation, secrets_gen), "live")
         except FileNotFoundError:
             why = "config.json is missing"
@@ -155,11 +202,13 @@ class ConfigFiles(PairFiles):
             why = (
                 str(exc)
                 if isinstance(exc, Corrupt)
-                else f"config.json is unreadable ({exc.strerror})"
+                else f"config.json {_unreadable(self.config_path, exc)}"
             )
         log.error("config_rejected", reason=why)
-        rejected = self._set_aside(self.config_path)
-        self._set_aside(self.secrets_path)
+        rejected = [
+            name for name in map(self._set_aside, (self.config_path, self.secrets_path)) if name
+        ]
+        kept = f"; the rejected files were kept as {', '.join(rejected)}" if rejected else ""
         for backup_id in backup_ids:
             try:
                 snap = self.read_backup(backup_id)
@@ -179,10 +228,8 @@ class ConfigFiles(PairFiles):
                 + backup_id,
                 since=now_iso(),
                 detail=why,
-                remediation="Check the restored configuration"
-                + (f"; the rejected file was kept as config/{rejected}" if rejected else ""),
+                remediation="Check the restored configuration" + kept,
             )
-            self.reasons.append(reason)
             return Loaded(snap, f"backup:{backup_id}", [reason])
         snap = self._install_defaults()
         log.error("config_reset_to_defaults", reason=why)
@@ -192,26 +239,48 @@ class ConfigFiles(PairFiles):
             since=now_iso(),
             detail=why,
             remediation="Reconfigure the device"
-            + (f", or repair config/{rejected} and restore it by hand" if rejected else ""),
+            + (f", or repair {rejected[0]} and restore it by hand" if rejected else ""),
             severity="unhealthy",
         )
-        self.reasons.append(reason)
         return Loaded(snap, "defaults", [reason])
 
-    def _secrets_for(self, generation: int, backup_ids: list[str]) -> dict[str, Any]:
+    def _secrets_for(
+        self, generation: int, backup_ids: list[str], reasons: list[HealthReason]
+    ) -> dict[str, Any]:
+        """The secrets ``generation`` names; a damaged live file is set aside and reported."""
         if generation == 0:  # leftovers of a first secrets save that never committed
+            why = unusable_file(self.secrets_path)
+            if why is not None:
+                lost = "nothing: the configuration in use has no secrets"
+                self._aside_damaged(self.secrets_path, why, lost, reasons)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.secrets_path)
             return {}
+        damaged = None
         try:
             secrets, found = self._read_secrets(self.secrets_path, SECRETS_NAME)
-        except (FileNotFoundError, Corrupt) as exc:
-            if generation == LEGACY:
-                if isinstance(exc, FileNotFoundError):
-                    return {}
-                raise
+        except FileNotFoundError:
             secrets, found = {}, None
+        except (OSError, Corrupt) as exc:  # a folder, unreadable, or garbage: never fatal
+            why = _unreadable(self.secrets_path, exc)
+            aside = set_aside(self.secrets_path, DAMAGED, self._syncer)
+            damaged = None if aside is None else (aside, why)
+            secrets, found = {}, None
+
+        def report(lost: str) -> None:
+            if damaged is not None:
+                reason = damaged_reason(
+                    self.secrets_path,
+                    damaged[0],
+                    why=damaged[1],
+                    lost=lost,
+                    root=self.folder.parent,
+                )
+                log.error("config_secrets_set_aside", aside=damaged[0].name, why=damaged[1])
+                reasons.append(reason)
+
         if generation in (LEGACY, found):
+            report("the secret settings it held (API keys, passwords): enter them again")
             return secrets
         for backup_id in backup_ids:  # a save died between its two renames: take the twin
             with contextlib.suppress(OSError, Corrupt):
@@ -224,17 +293,46 @@ class ConfigFiles(PairFiles):
                         syncer=self._syncer,
                     )
                     log.warning("secrets_recovered_from_backup", backup_id=backup_id)
+                    report(f"nothing: the same secrets were restored from backup {backup_id}")
                     return twin
+        report("its secrets, with the configuration naming them (see the next reason)")
         raise Corrupt(f"the secrets of generation {generation} are missing")
 
     def _set_aside(self, path: Path) -> str | None:
-        target = path.with_name(path.name + REJECTED_SUFFIX)
-        try:
-            os.replace(path, target)
-        except FileNotFoundError:
-            return None
-        self._syncer.fsync_dir(self.folder)
-        return target.name
+        """Keep a rejected live file for a person, as ``config/<name>.damaged-<time>``."""
+        target = set_aside(path, DAMAGED, self._syncer)
+        return None if target is None else f"config/{target.name}"
+
+    def _aside_damaged(self, path: Path, why: str, lost: str, reasons: list[HealthReason]) -> None:
+        aside = set_aside(path, DAMAGED, self._syncer)
+        if aside is not None:
+            log.error("config_file_set_aside", file=path.name, why=why, aside=aside.name)
+            reasons.append(damaged_reason(path, aside, why=why, lost=lost, root=self.folder.parent))
+
+    # --- a lost configuration: defaults, loudly (lost.py) ---------------------------------
+
+    def _signs_of_use(self) -> list[str]:
+        """Evidence that a configuration existed here before: [] on a first start."""
+        signs = []
+        if os.path.lexists(self.secrets_path):
+            signs.append("a secrets file")
+        with contextlib.suppress(OSError):
+            if any(self.backups.folder.iterdir()):
+                signs.append("files in config/backups")
+        return signs + self._prior_use()
+
+    def _lost(self, signs: list[str]) -> Loaded:
+        """config.json and every backup are gone from a used device: defaults, never silently."""
+        aside = set_aside(self.secrets_path, LOST, self._syncer)  # never paired with defaults
+        shown = None if aside is None else f"config/{aside.name}"
+        snap = self._install_defaults()
+        log.error("config_lost", signs=signs, secrets_set_aside=shown)
+        return Loaded(
+            snap,
+            "defaults",
+            [lost_reason(signs, shown)],
+            [lost_event(signs, shown, snap.generation)],
+        )
 
     def _restore_live(self, snap: Snapshot) -> None:
         if snap.secrets_generation != 0:

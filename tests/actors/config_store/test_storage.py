@@ -130,8 +130,9 @@ def test_torn_config_falls_back_to_newest_valid_backup(paths: DataPaths) -> None
     assert reason.code == "config_restored_from_backup"
     assert reason.detail == "config.json is not valid JSON (torn or damaged)"
     assert reason.message.endswith(loaded.source.removeprefix("backup:"))
-    assert "config.json.rejected" in (reason.remediation or "")
-    assert (paths.config_dir / "config.json.rejected").read_bytes() == raw[: len(raw) // 2]
+    [rejected] = paths.config_dir.glob("config.json.damaged-*")
+    assert f"config/{rejected.name}" in (reason.remediation or "")
+    assert rejected.read_bytes() == raw[: len(raw) // 2]
     again = files(paths).load()  # the live files were repaired
     assert (again.source, again.reasons, again.snapshot) == ("live", [], loaded.snapshot)
 
@@ -167,7 +168,9 @@ def test_nothing_valid_anywhere_is_a_loud_reset_never_a_silent_one(paths: DataPa
     assert loaded.snapshot.config == DEFAULTS
     [reason] = loaded.reasons
     assert (reason.code, reason.severity) == ("config_reset_to_defaults", "unhealthy")
-    assert (paths.config_dir / "config.json.rejected").read_bytes() == b'{"display": '
+    [rejected] = paths.config_dir.glob("config.json.damaged-*")
+    assert rejected.read_bytes() == b'{"display": '
+    assert f"config/{rejected.name}" in (reason.remediation or "")
 
 
 def test_crash_between_the_two_renames_keeps_the_old_pair(paths: DataPaths) -> None:
