@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 import structlog
 
+from actors.damage import Damage, unusable_file
 from actors.errors import ErrorCode, PlugvisorError
 from actors.fsio import Syncer, atomic_write, dumps
 from actors.installer.blocking import run_blocking
@@ -24,6 +25,7 @@ from actors.timeutil import now_iso
 log = structlog.get_logger(__name__)
 
 MAX_REGISTRY_BYTES = 16 * 1024 * 1024
+LOST_WITH_CACHE = "the cached copy of the registry, until the registry is reachable again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class Registry:
         attempts: int = 3,
         backoff_s: float = 0.75,
         syncer: Syncer | None = None,
+        damage: Damage | None = None,
     ) -> None:
         self.source = source
         scheme = urlsplit(source).scheme.lower()
@@ -100,6 +103,7 @@ class Registry:
         self.attempts = attempts
         self.backoff_s = backoff_s
         self._syncer = syncer
+        self._damage = damage or Damage(cache_dir.parent)
         self._snapshot: RegistrySnapshot | None = None
         self._last_error: PlugvisorError | None = None  # the last failure with no copy at all
         self._next_fetch = 0.0
@@ -226,14 +230,27 @@ class Registry:
 
     def _write_cache(self, data: bytes) -> None:
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        why = unusable_file(self.cache_file)
+        if why is not None:  # a folder in its place would refuse every write: set it aside
+            self._damage.set_aside(self.cache_file, why=why, lost=LOST_WITH_CACHE)
         atomic_write(self.cache_file, data, syncer=self._syncer)
 
     def _load_cache(self) -> tuple[dict[str, Any], str] | None:
+        why = unusable_file(self.cache_file)
         try:
-            record = orjson.loads(self.cache_file.read_bytes())
-            document = record["document"]
-            if isinstance(document.get("plugins"), list):
-                return document, str(record.get("fetched_at", ""))
-        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-            pass
+            if why is None:
+                record = orjson.loads(self.cache_file.read_bytes())
+                document = record["document"]
+                if isinstance(document.get("plugins"), list):
+                    return document, str(record.get("fetched_at", ""))
+                why = "has no 'plugins' list"
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            why = f"cannot be read ({exc.strerror})"
+        except orjson.JSONDecodeError:
+            why = "is not valid JSON"
+        except (KeyError, TypeError, AttributeError):
+            why = "is not a registry copy"
+        self._damage.set_aside(self.cache_file, why=why, lost=LOST_WITH_CACHE)
         return None
