@@ -239,7 +239,7 @@ class ConfigFiles(PairFiles):
             since=now_iso(),
             detail=why,
             remediation="Reconfigure the device"
-            + (f", or repair {rejected[0]} and restore it by hand" if rejected else ""),
+            + (f", or repair {' and '.join(rejected)} and restore by hand" if rejected else ""),
             severity="unhealthy",
         )
         return Loaded(snap, "defaults", [reason])
