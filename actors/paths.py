@@ -5,6 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from actors.damage import Damage, unusable_folder
+
+# What a file standing where one of the folders should be takes with it when it is set aside.
+_LOST_WITH_FOLDER = {
+    "config": "the configuration that was in the folder (the config store reports what it uses)",
+    "plugins": "the installed plugins' files (they show as missing until installed again)",
+    "state": "the plugins' run-time state (rebuilt from the configuration and plugins/)",
+    "history": "the operation history recorded before",
+    "journal": "the operation journal (operations in flight can no longer be marked interrupted)",
+    "tmp": "nothing: tmp/ only holds staging work",
+    "cache": "the cached registry copy (fetched again once the registry is reachable)",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class DataPaths:
@@ -38,7 +51,9 @@ class DataPaths:
     def cache_dir(self) -> Path:  # owner: catalog actor (the registry's copy)
         return self.root / "cache"
 
-    def ensure(self) -> None:
+    def ensure(self, damage: Damage | None = None) -> None:
+        """Create every folder; a file standing in for one is set aside, reported in ``damage``."""
+        damage = damage or Damage(self.root)
         for folder in (
             self.config_dir,
             self.plugins_dir,
@@ -48,4 +63,7 @@ class DataPaths:
             self.tmp_dir,
             self.cache_dir,
         ):
+            why = unusable_folder(folder)
+            if why is not None:
+                damage.set_aside(folder, why=why, lost=_LOST_WITH_FOLDER[folder.name])
             folder.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import structlog
 
 from actors.catalog.actor import Catalog
 from actors.config_store import make_config_store
+from actors.damage import Damage
 from actors.errors import PlugvisorError
 from actors.events import EventBus
 from actors.fsio import Syncer
@@ -72,6 +73,8 @@ class System:
     # Actors answering actors.health_reasons.GetHealthReasons.
     reason_sources: list[ActorRef] = field(default_factory=list)
     started_at: str = field(default_factory=now_iso)
+    # Damaged files set aside since start (health reasons the web front end shows as well).
+    damage: Damage = field(default_factory=Damage)
 
     def ref(self, name: str) -> ActorRef:
         return self.refs[name]
@@ -85,14 +88,15 @@ def build_system(settings: Settings) -> System:
     the queue last, so that it only runs operations once everything it needs is up.
     """
     paths = DataPaths(settings.data_dir.resolve())
-    paths.ensure()
+    damage = Damage(paths.root)
+    paths.ensure(damage)
     bus = EventBus()
     syncer = Syncer(settings.fsync_delay_s)
-    installer = Installer(paths, pip=settings.pip, syncer=syncer)
+    installer = Installer(paths, pip=settings.pip, syncer=syncer, damage=damage)
     refs: dict[str, ActorRef] = {}
     # One journal (and its one I/O thread) for every incarnation of the queue, so a dying
     # incarnation's last write can never land after the next one's first.
-    journal = Journal(paths.journal_dir, syncer=syncer)
+    journal = Journal(paths.journal_dir, syncer=syncer, damage=damage)
 
     async def record_history(op: Operation) -> bool:
         # False leaves the journal saying "not recorded": the next start records it again.
@@ -109,12 +113,17 @@ def build_system(settings: Settings) -> System:
             max_file_bytes=settings.history_max_file_bytes,
             max_total_bytes=settings.history_max_total_bytes,
         )
-        return HistoryActor(paths.history_dir, bus, limits=limits, syncer=syncer)
+        return HistoryActor(paths.history_dir, bus, limits=limits, syncer=syncer, damage=damage)
 
     def catalog() -> Catalog:
         # The catalog owns the registry, and so cache/: the queue asks it for entries.
         registry = Registry(
-            settings.registry_url, paths.cache_dir, timeout_s=5.0, attempts=2, syncer=syncer
+            settings.registry_url,
+            paths.cache_dir,
+            timeout_s=5.0,
+            attempts=2,
+            syncer=syncer,
+            damage=damage,
         )
         return Catalog(installer, registry, refs["state"])
 
@@ -166,7 +175,7 @@ def build_system(settings: Settings) -> System:
     tree = Supervisor(
         "root", children, max_restarts=5, period=60.0, ping_interval=10.0, ping_timeout=30.0
     )
-    system = System(settings=settings, paths=paths, bus=bus, tree=tree)
+    system = System(settings=settings, paths=paths, bus=bus, tree=tree, damage=damage)
     for spec in children:
         refs[spec.id] = tree.ref(spec.id)
     system.refs = refs

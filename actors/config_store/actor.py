@@ -27,6 +27,9 @@ from . import apply, flags
 from .apply import SYSTEM_KEYS, Working
 from .backups import BACKUP_ID, BackupInfo
 from .batch import Item
+from .commit import Snapshot
+from .loading import ConfigFiles, Corrupt
+from .lost import signs_of_use
 from .messages import (
     SAVE_MESSAGES,
     ConfigView,
@@ -44,7 +47,6 @@ from .messages import (
     SetPluginEnabled,
 )
 from .schemas import SHIPPED_CONFIG_DIR, PluginSchemas, SystemSchemas
-from .storage import ConfigFiles, Corrupt, Snapshot
 from .validation import Checker
 
 log = structlog.get_logger(__name__, actor="config_store")
@@ -86,6 +88,7 @@ def open_files(
         syncer=syncer or Syncer(),
         check_system=system.main_errors,
         defaults_path=defaults_path,
+        prior_use=lambda: signs_of_use(paths),
     )
 
 
@@ -113,6 +116,8 @@ class ConfigStore(Actor):
         loaded = await asyncio.to_thread(self._files.load)
         self._snap = loaded.snapshot
         log.info("config_loaded", source=loaded.source, generation=self._snap.generation)
+        for event in loaded.events:  # what the loader had to do, for the history and the feed
+            self._bus.publish("config", event)
 
     # --- reads ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import orjson
 from actors.errors import ErrorCode, PlugvisorError, invalid_input
 from actors.plugin_ids import RESERVED_CONFIG_KEYS
 
+from .commit import Snapshot
 from .messages import (
     DropPluginConfig,
     EnsurePluginEntry,
@@ -23,7 +24,6 @@ from .messages import (
 )
 from .schemas import SystemSchemas
 from .secrets import MISSING, apply_update, join, mask_leaf, masked, split_section
-from .storage import Snapshot
 from .validation import Checker, validation_failed
 
 SYSTEM_KEYS = tuple(sorted(RESERVED_CONFIG_KEYS))

@@ -8,6 +8,7 @@ from typing import Any
 from actors.errors import PlugvisorError
 
 from .apply import View
+from .commit import Snapshot
 from .messages import (
     DropPluginConfig,
     EnsurePluginEntry,
@@ -18,7 +19,6 @@ from .messages import (
     SaveSchedule,
     SetPluginEnabled,
 )
-from .storage import Snapshot
 from .validation import Checker
 
 KINDS: dict[type, str] = {

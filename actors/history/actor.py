@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from actors.damage import Damage
 from actors.errors import ErrorCode, PlugvisorError
 from actors.events import Event, EventBus
 from actors.fsio import Syncer, storage_error
@@ -61,9 +62,10 @@ class HistoryActor(Actor):
         syncer: Syncer | None = None,
         batch_limit: int = 256,
         flush_window_s: float = 0.0,
+        damage: Damage | None = None,
     ) -> None:
         super().__init__()
-        self._store = HistoryStore(folder, limits, syncer)
+        self._store = HistoryStore(folder, limits, syncer, damage)
         self._bus = bus
         self._batch_limit = batch_limit
         self._flush_window_s = flush_window_s

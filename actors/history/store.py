@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import structlog
 
+from actors.damage import Damage, unusable_file
 from actors.fsio import Syncer
 from actors.history.query import (
     HistoryQuery,
@@ -28,6 +30,7 @@ from actors.history.query import (
     starts_with,
 )
 from actors.history.reader import complete_end
+from actors.history.records import MAX_RECORD_BYTES, is_record
 
 log = structlog.get_logger(__name__, actor="history")
 
@@ -55,13 +58,44 @@ def segment_name(number: int) -> str:
     return f"operations-{number:04d}.jsonl"
 
 
+_LOST_WITH_SEGMENT = "the operation history records it held (older and newer files are kept)"
+
+
+def _damage_of(path: Path) -> str | None:
+    """Why a segment cannot be history: not a readable file, or its first line is no record.
+
+    Reads one line at most, so start-up stays cheap; a torn last line is repaired elsewhere.
+    """
+    why = unusable_file(path)
+    if why is not None:
+        return why
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(MAX_RECORD_BYTES + 1)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    end = head.find(b"\n")
+    if end < 0:  # one unfinished line (a crash mid-append) or one longer than any record
+        return "holds no complete history record" if len(head) > MAX_RECORD_BYTES else None
+    try:
+        first = orjson.loads(head[:end])
+    except orjson.JSONDecodeError:
+        first = None
+    return None if is_record(first) else "does not start with a history record"
+
+
 class HistoryStore:
     def __init__(
-        self, folder: Path, limits: HistoryLimits | None = None, syncer: Syncer | None = None
+        self,
+        folder: Path,
+        limits: HistoryLimits | None = None,
+        syncer: Syncer | None = None,
+        damage: Damage | None = None,
     ) -> None:
         self.folder = folder
         self.limits = limits or HistoryLimits()
         self.syncer = syncer or Syncer()
+        self.damage = damage or Damage(folder.parent)
         self._segments: list[Segment] = []  # oldest first
         self._fd: int | None = None  # the newest segment, open for appending
         self._cursors: OrderedDict[str, Position] = OrderedDict()
@@ -75,7 +109,12 @@ class HistoryStore:
         with os.scandir(self.folder) as entries:
             for entry in entries:
                 match = SEGMENT_NAME.match(entry.name)
-                if match and entry.is_file(follow_symlinks=False):
+                if match is None:
+                    continue
+                why = _damage_of(Path(entry.path))
+                if why is not None:  # never fatal, never silently skipped: set aside, reported
+                    self.damage.set_aside(Path(entry.path), why=why, lost=_LOST_WITH_SEGMENT)
+                elif entry.is_file(follow_symlinks=False):
                     segments.append(Segment(int(match[1]), Path(entry.path), entry.stat().st_size))
         self._segments = sorted(segments, key=lambda s: s.number)
         log.info("history_opened", files=len(self._segments), bytes=self.total_bytes)

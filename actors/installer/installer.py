@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 
+from actors.damage import Damage
 from actors.errors import ErrorCode, PlugvisorError, invalid_input
 from actors.fsio import Syncer, storage_error
 from actors.installer.activation import Activator, accept_late_cancel
@@ -67,12 +68,13 @@ class Installer:
         download_backoff_s: float = 0.75,
         git_binary: str = "git",
         syncer: Syncer | None = None,
+        damage: Damage | None = None,
     ) -> None:
         self.paths = paths
         self.core_version = core_version
         self.pip = pip or PipOptions()
         self.limits = limits or ArchiveLimits()
-        self._tombstones = Tombstones(paths.plugins_dir, syncer)
+        self._tombstones = Tombstones(paths.plugins_dir, syncer, damage)
         self._lander = Lander(paths, self._tombstones, syncer)
         self._inventory = Inventory(paths, self._lander, syncer)
         self._activator = Activator(self._lander, self._inventory)

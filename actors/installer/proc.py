@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -15,6 +17,7 @@ from typing import IO
 from actors.installer.blocking import run_blocking
 
 OUTPUT_LIMIT = 64 * 1024
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,42 @@ class ProcessResult:
 
 class ProcessTimeout(Exception):
     """The program ran past its deadline and was killed."""
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl``, looked up in the parent (never between fork and exec); Linux only."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has Linux SIGKILL the child when its parent dies; None elsewhere.
+
+    Without it a git or pip child outlives a supervisor killed outright (SIGKILL, the OOM
+    killer) when no systemd cgroup is there to sweep it up. Linux sends the signal when the
+    *thread* that forked the child exits, not the process: asyncio's subprocesses are forked
+    by the event loop's own thread (``Popen`` runs inside ``create_subprocess_exec``), which
+    lives as long as the supervisor does. Never start these children from a worker thread.
+    The signal reaches the child only: its own helpers (git-remote-http) are not covered.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent, kill = os.getpid(), int(signal.SIGKILL)
+
+    def in_child() -> None:  # between fork and exec: one system call, no locks, no imports
+        prctl(PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: no signal will ever come
+            os.kill(os.getpid(), kill)
+
+    return in_child
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
@@ -48,7 +87,8 @@ async def run_process(
     """Run ``argv`` (no shell) with stdin closed; output goes to a temp file, not a pipe.
 
     The child leads a new session, so on timeout or cancellation ``killpg`` takes its helpers
-    (git-remote-http, pip's build steps) down with it before the caller cleans up.
+    (git-remote-http, pip's build steps) down with it before the caller cleans up. It also dies
+    with this process (``die_with_parent``); ``recover()`` at the next start cleans tmp/.
     """
     output = await run_blocking(tempfile.TemporaryFile)
     try:
@@ -60,6 +100,7 @@ async def run_process(
             stdout=output,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         try:
             async with asyncio.timeout(timeout_s):

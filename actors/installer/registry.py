@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import structlog
 
+from actors.damage import Damage, unusable_file
 from actors.errors import ErrorCode, PlugvisorError
 from actors.fsio import Syncer, atomic_write, dumps, remove_stale_temps
 from actors.installer.blocking import run_blocking
@@ -29,6 +30,7 @@ UNAVAILABLE_FIXES = [
     "Check the --registry-url setting",
     "Try again in a moment",
 ]
+LOST_WITH_CACHE = "the cached copy of the registry, until the registry is reachable again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,7 @@ class Registry:
         attempts: int = 3,
         backoff_s: float = 0.75,
         syncer: Syncer | None = None,
+        damage: Damage | None = None,
     ) -> None:
         self.source = source
         self._source = RegistrySource(
@@ -133,6 +136,7 @@ class Registry:
         self.ttl_s = ttl_s
         self.retry_after_failure_s = retry_after_failure_s
         self._syncer = syncer
+        self._damage = damage or Damage(cache_dir.parent)
         self._snapshot: RegistrySnapshot | None = None
         self._version: DocumentVersion | None = None  # of the document behind _snapshot
         self._cache_read = False
@@ -279,22 +283,37 @@ class Registry:
 
     def _write_cache(self, data: bytes) -> None:
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        why = unusable_file(self.cache_file)
+        if why is not None:  # a folder in its place would refuse every write: set it aside
+            self._damage.set_aside(self.cache_file, why=why, lost=LOST_WITH_CACHE)
         atomic_write(self.cache_file, data, syncer=self._syncer)
 
     def _load_cache(self) -> tuple[dict[str, Any], str, DocumentVersion | None] | None:
+        why = unusable_file(self.cache_file)
         try:
-            record = orjson.loads(self.cache_file.read_bytes())
-            document = record["document"]
-            if not isinstance(document.get("plugins"), list):
-                return None
-        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            if why is None:
+                record = orjson.loads(self.cache_file.read_bytes())
+                document = record["document"]
+                if isinstance(document.get("plugins"), list):
+                    return document, str(record.get("fetched_at", "")), self._version_of(record)
+                why = "has no 'plugins' list"
+        except FileNotFoundError:
             return None
+        except OSError as exc:
+            why = f"cannot be read ({exc.strerror})"
+        except orjson.JSONDecodeError:
+            why = "is not valid JSON"
+        except (KeyError, TypeError, AttributeError):
+            why = "is not a registry copy"
+        self._damage.set_aside(self.cache_file, why=why, lost=LOST_WITH_CACHE)
+        return None
+
+    def _version_of(self, record: dict[str, Any]) -> DocumentVersion | None:
         digest, etag, modified = (record.get(k) for k in ("digest", "etag", "last_modified"))
-        version = None
-        if isinstance(digest, str) and digest:
-            validators = Validators(
-                etag if isinstance(etag, str) else None,
-                modified if isinstance(modified, str) else None,
-            )
-            version = DocumentVersion(digest, validators=validators if self.is_remote else None)
-        return document, str(record.get("fetched_at", "")), version
+        if not isinstance(digest, str) or not digest:
+            return None
+        validators = Validators(
+            etag if isinstance(etag, str) else None,
+            modified if isinstance(modified, str) else None,
+        )
+        return DocumentVersion(digest, validators=validators if self.is_remote else None)

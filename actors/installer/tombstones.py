@@ -4,46 +4,67 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import orjson
 import structlog
 
+from actors.damage import Damage, unusable_file
 from actors.fsio import Syncer, atomic_write, dumps
 from actors.timeutil import now_iso
 
 log = structlog.get_logger(__name__)
 
 TOMBSTONES_FILE = ".tombstones.json"
+LOST_WITH_TOMBSTONES = (
+    "the list of plugins you uninstalled: one still named in the configuration may be offered "
+    "for reinstallation by reconciliation"
+)
 
 
 class Tombstones:
     """``plugins/.tombstones.json``: ``{"uninstalled": {plugin_id: time}}``; thread-safe."""
 
-    def __init__(self, plugins_dir: Path, syncer: Syncer | None = None) -> None:
+    def __init__(
+        self, plugins_dir: Path, syncer: Syncer | None = None, damage: Damage | None = None
+    ) -> None:
         self.path = plugins_dir / TOMBSTONES_FILE
         self._syncer = syncer
+        self._damage = damage or Damage(plugins_dir.parent)
         self._lock = threading.Lock()
         self._ids: dict[str, str] | None = None
 
     def _loaded(self) -> dict[str, str]:
         if self._ids is None:
-            try:
-                data = orjson.loads(self.path.read_bytes())
-                found = data.get("uninstalled", {}) if isinstance(data, dict) else {}
-                self._ids = (
-                    {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
-                )
-            except FileNotFoundError:
-                self._ids = {}
-            except (OSError, orjson.JSONDecodeError):
-                log.warning("tombstones_unreadable_starting_empty")
-                self._ids = {}
+            found, why = self._read()
+            if why is not None:  # never fatal: start empty, with the damaged file set aside
+                self._damage.set_aside(self.path, why=why, lost=LOST_WITH_TOMBSTONES)
+            self._ids = {str(k): str(v) for k, v in found.items()}
         return self._ids
 
+    def _read(self) -> tuple[dict[str, Any], str | None]:
+        """The ids on disk, or ``({}, why)`` when the file cannot be what it should be."""
+        why = unusable_file(self.path)
+        if why is not None:
+            return {}, why
+        try:
+            data = orjson.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return {}, None
+        except OSError as exc:
+            return {}, f"cannot be read ({exc.strerror})"
+        except orjson.JSONDecodeError:
+            return {}, "is not valid JSON"
+        found = data.get("uninstalled", {}) if isinstance(data, dict) else None
+        if not isinstance(found, dict):
+            return {}, "does not hold an 'uninstalled' object"
+        return found, None
+
     def reload(self) -> None:
-        """Forget the copy in memory; the next read comes from disk."""
+        """Read the file again now (at start, by recovery); a damaged one is set aside."""
         with self._lock:
             self._ids = None
+            self._loaded()
 
     def contains(self, plugin_id: str) -> bool:
         with self._lock:

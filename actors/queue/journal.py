@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import orjson
 import structlog
 
+from actors.damage import Damage, unusable_file
 from actors.fsio import Syncer, atomic_write
 
 from .records import Operation
@@ -28,14 +29,22 @@ from .records import Operation
 log = structlog.get_logger(__name__)
 
 JOURNAL_NAME = "operations.jsonl"
+LOST_WITH_JOURNAL = (
+    "the operations it tracked: those pending or running when the process stopped cannot be "
+    "marked interrupted, finished ones can no longer be looked up by id (history keeps them)"
+)
 T = TypeVar("T")
 
 
 class Journal:
-    def __init__(self, folder: Path, *, syncer: Syncer | None = None) -> None:
+    def __init__(
+        self, folder: Path, *, syncer: Syncer | None = None, damage: Damage | None = None
+    ) -> None:
         self.path = folder / JOURNAL_NAME
         self.syncer = syncer or Syncer()
+        self.damage = damage or Damage(folder.parent)
         self.lines = 0  # lines in the file, for deciding when to compact
+        self._bad_lines = 0  # complete lines that held no record, at the last read
         self._thread: ThreadPoolExecutor | None = None
 
     # --- async interface (one I/O thread, in order) ----------------------------------
@@ -61,12 +70,13 @@ class Journal:
 
     def _latest(self) -> OrderedDict[str, dict[str, Any]]:
         latest: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self.lines = 0
+        self.lines = self._bad_lines = 0
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return latest
-        for number, line in enumerate(raw.split(b"\n"), start=1):
+        lines = raw.split(b"\n")
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
@@ -74,6 +84,7 @@ class Journal:
                 operation_id = record["operation_id"]
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 log.warning("journal_line_skipped", line=number)
+                self._bad_lines += number < len(lines)  # the last one may be a torn write
                 continue
             self.lines += 1
             latest.pop(operation_id, None)
@@ -81,8 +92,20 @@ class Journal:
         return latest
 
     def _replay(self) -> list[Operation]:
+        why = unusable_file(self.path)
+        latest: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        if why is None:
+            try:
+                latest = self._latest()
+            except OSError as exc:
+                why = f"cannot be read ({exc.strerror})"
+        if why is None and not latest and self._bad_lines:
+            why = "holds no operation record, only unreadable lines"
+        if why is not None:  # never fatal: a journal the queue cannot start from is set aside
+            self.damage.set_aside(self.path, why=why, lost=LOST_WITH_JOURNAL)
+            latest, self.lines = OrderedDict(), 0
         operations = []
-        for record in self._latest().values():
+        for record in latest.values():
             try:
                 operations.append(Operation.from_journal(record))
             except (KeyError, TypeError, ValueError):

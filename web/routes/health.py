@@ -86,6 +86,7 @@ async def supervisor_health(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
     actors = [_actor_entry(stat) for stat in system.tree.stats()]
     reasons = await _collect_reasons(request)
+    reasons.extend(system.damage.reasons())
     disk, disk_reason = await _disk_check(request)
     if disk_reason is not None:
         reasons.append(disk_reason)

@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from actors.config_store.actor import DEFAULT_CONFIG, open_files
+from actors.config_store.commit import Snapshot, encode_secrets
+from actors.config_store.loading import ConfigFiles
 from actors.config_store.schemas import SystemSchemas
-from actors.config_store.storage import ConfigFiles, Snapshot, encode_secrets
 from actors.errors import ErrorCode, PlugvisorError
 from actors.fsio import Syncer
 from actors.paths import DataPaths
@@ -129,8 +130,9 @@ def test_torn_config_falls_back_to_newest_valid_backup(paths: DataPaths) -> None
     assert reason.code == "config_restored_from_backup"
     assert reason.detail == "config.json is not valid JSON (torn or damaged)"
     assert reason.message.endswith(loaded.source.removeprefix("backup:"))
-    assert "config.json.rejected" in (reason.remediation or "")
-    assert (paths.config_dir / "config.json.rejected").read_bytes() == raw[: len(raw) // 2]
+    [rejected] = paths.config_dir.glob("config.json.damaged-*")
+    assert f"config/{rejected.name}" in (reason.remediation or "")
+    assert rejected.read_bytes() == raw[: len(raw) // 2]
     again = files(paths).load()  # the live files were repaired
     assert (again.source, again.reasons, again.snapshot) == ("live", [], loaded.snapshot)
 
@@ -166,7 +168,9 @@ def test_nothing_valid_anywhere_is_a_loud_reset_never_a_silent_one(paths: DataPa
     assert loaded.snapshot.config == DEFAULTS
     [reason] = loaded.reasons
     assert (reason.code, reason.severity) == ("config_reset_to_defaults", "unhealthy")
-    assert (paths.config_dir / "config.json.rejected").read_bytes() == b'{"display": '
+    [rejected] = paths.config_dir.glob("config.json.damaged-*")
+    assert rejected.read_bytes() == b'{"display": '
+    assert f"config/{rejected.name}" in (reason.remediation or "")
 
 
 def test_crash_between_the_two_renames_keeps_the_old_pair(paths: DataPaths) -> None:
@@ -234,3 +238,61 @@ def test_full_disk_fails_cleanly_and_leaves_the_previous_pair(paths: DataPaths) 
     assert caught.value.code is ErrorCode.INSUFFICIENT_STORAGE
     after = {p.name: p.read_bytes() for p in paths.config_dir.rglob("*") if p.is_file()}
     assert after == before  # no temp file, no new backup, old pair untouched
+
+
+def test_a_damaged_secrets_file_is_set_aside_and_its_twin_takes_its_place(
+    paths: DataPaths,
+) -> None:
+    store = files(paths)
+    snap = save(store, store.load().snapshot, secrets={"w": {"k": "v"}})
+    snap = save(store, snap, timezone="Europe/Paris")  # links the secrets twin into backups/
+    secrets = paths.config_dir / "config_secrets.json"
+    secrets.unlink()
+    secrets.mkdir()
+    loaded = files(paths).load()
+    assert (loaded.source, loaded.snapshot) == ("live", snap)
+    [aside] = paths.config_dir.glob("config_secrets.json.damaged-*")
+    assert aside.is_dir() and read_json(secrets)["w"] == {"k": "v"}
+    [reason] = loaded.reasons
+    assert reason.code == "damaged_file_set_aside"
+    assert reason.detail is not None and reason.detail.startswith(
+        "config/config_secrets.json is a folder where a file should be; "
+        f"it was renamed to {aside.name}. Lost: nothing: the same secrets were restored from "
+        "backup "
+    )
+
+
+def test_damaged_secrets_without_a_twin_fall_back_with_both_reasons(paths: DataPaths) -> None:
+    store = files(paths)
+    first = save(store, store.load().snapshot, timezone="Europe/Paris")
+    save(store, first, secrets={"w": {"k": "v"}})  # no backup holds these secrets
+    (paths.config_dir / "config_secrets.json").write_bytes(b"\x00garbage")
+    loaded = files(paths).load()
+    assert loaded.snapshot.config["timezone"] == "Europe/Paris"
+    assert [(r.code, r.detail) for r in loaded.reasons] == [
+        (
+            "damaged_file_set_aside",
+            "config/config_secrets.json is not valid JSON (torn or damaged); it was renamed to "
+            f"{next(paths.config_dir.glob('config_secrets.json.damaged-*')).name}. Lost: its "
+            "secrets, with the configuration naming them (see the next reason)",
+        ),
+        ("config_restored_from_backup", "the secrets of generation 3 are missing"),
+    ]
+
+
+def test_a_file_where_backups_should_be_is_set_aside(paths: DataPaths) -> None:
+    store = files(paths)
+    snap = save(store, store.load().snapshot, timezone="Europe/Paris")
+    backups = paths.config_dir / "backups"
+    for entry in backups.iterdir():
+        entry.unlink()
+    backups.rmdir()
+    backups.write_bytes(b"not a folder")
+    again = files(paths)
+    loaded = again.load()
+    assert (loaded.source, loaded.snapshot) == ("live", snap)
+    [reason] = loaded.reasons
+    assert reason.message.startswith("config/backups was damaged")
+    assert backups.is_dir() and next(paths.config_dir.glob("backups.damaged-*")).is_file()
+    save(again, snap, timezone="UTC")  # saves make backups again
+    assert list(backups.glob("*.json"))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from actors.damage import Damage
 from actors.errors import ErrorCode, PlugvisorError
 from actors.fsio import Syncer
 from actors.history.query import HistoryQuery
@@ -205,14 +206,15 @@ def test_batches_cost_one_fsync_and_a_failed_batch_leaves_nothing(tmp_path: Path
     assert ids(query(store, limit=1).records) == [9]
 
 
-def test_start_up_reads_no_record(tmp_path: Path) -> None:
-    (tmp_path / "operations-0007.jsonl").write_bytes(b"not json at all\n" * 1000)
+def test_start_up_reads_no_record_past_each_file_s_first(tmp_path: Path) -> None:
+    first = encode_record(record(0))
+    (tmp_path / "operations-0007.jsonl").write_bytes(first + b"not json at all\n" * 1000)
     (tmp_path / "operations-0012.jsonl").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("ignored")
     with capture_logs() as logs:
         store = make_store(tmp_path)
     assert [s.number for s in store.segments] == [7, 12]
-    assert store.total_bytes == 16_000
+    assert store.total_bytes == len(first) + 16_000
     assert [e["event"] for e in logs] == ["history_opened"]
     store.append([encode_record(record(1))])
     assert (tmp_path / "operations-0012.jsonl").read_bytes() == encode_record(record(1))
@@ -237,3 +239,23 @@ def test_query_parameters_are_guarded(params: dict[str, Any], field: str) -> Non
         HistoryQuery.parse(**params)
     assert caught.value.code is ErrorCode.INVALID_INPUT
     assert caught.value.context["field"] == field
+
+
+def test_a_segment_that_is_no_history_is_set_aside_never_fatal(tmp_path: Path) -> None:
+    good = encode_record(record(1))
+    (tmp_path / "operations-0001.jsonl").write_bytes(good)
+    (tmp_path / "operations-0002.jsonl").write_bytes(b"\x00\xffgarbage\n" * 10)
+    (tmp_path / "operations-0003.jsonl").mkdir()
+    (tmp_path / "operations-0004.jsonl").write_bytes(good[:10])  # a torn first append: repaired
+    damage = Damage(tmp_path.parent)
+    store = HistoryStore(tmp_path, HistoryLimits(), damage=damage)
+    store.open()
+    assert [s.number for s in store.segments] == [1, 4]
+    [garbage] = tmp_path.glob("operations-0002.jsonl.damaged-*")
+    [folder] = tmp_path.glob("operations-0003.jsonl.damaged-*")
+    assert garbage.read_bytes().startswith(b"\x00\xff") and folder.is_dir()
+    details = sorted(reason.detail or "" for reason in damage.reasons())
+    assert details[0].startswith(f"{tmp_path.name}/operations-0002.jsonl does not start with")
+    assert details[1].startswith(f"{tmp_path.name}/operations-0003.jsonl is a folder")
+    store.append([encode_record(record(2))])
+    assert ids(query(store, limit=10).records) == [2, 1]

@@ -8,6 +8,7 @@ import orjson
 import pytest
 from installer_helpers import FIXTURES, registry_entry
 
+from actors.damage import Damage
 from actors.errors import ErrorCode, PlugvisorError
 from actors.installer import Registry
 
@@ -169,3 +170,35 @@ async def test_only_the_registry_sweeps_crash_debris_from_its_cache(
     assert [p.name for p in data_paths.cache_dir.iterdir()] == [
         http_registry(http_server, data_paths.cache_dir).cache_file.name
     ]
+
+
+@pytest.mark.parametrize("damage_kind", ["folder", "garbage"])
+async def test_a_damaged_cache_is_set_aside_when_it_is_needed(http_server, data_paths, damage_kind):
+    damage = Damage(data_paths.root)
+    registry = http_registry(http_server, data_paths.cache_dir, damage=damage)
+    if damage_kind == "folder":
+        registry.cache_file.mkdir()
+    else:
+        registry.cache_file.write_bytes(b"\x00\xff not a registry copy")
+    with pytest.raises(PlugvisorError):  # unreachable, and no usable copy
+        await registry.load()
+    [aside] = data_paths.cache_dir.glob(f"{registry.cache_file.name}.damaged-*")
+    assert aside.is_dir() == (damage_kind == "folder")
+    [reason] = damage.reasons()
+    assert reason.message.startswith(f"cache/{registry.cache_file.name} was damaged")
+    http_server.routes["/plugins.json"] = document(*ENTRIES)
+    await registry.load(force=True)  # reachable again: the cache is written afresh
+    assert orjson.loads(registry.cache_file.read_bytes())["document"]["plugins"]
+
+
+async def test_a_folder_in_the_cache_s_place_does_not_stop_it_being_written(
+    http_server, data_paths
+):
+    damage = Damage(data_paths.root)
+    http_server.routes["/plugins.json"] = document(*ENTRIES)
+    registry = http_registry(http_server, data_paths.cache_dir, damage=damage)
+    registry.cache_file.mkdir()
+    await registry.load()
+    assert registry.cache_file.is_file()
+    [reason] = damage.reasons()
+    assert "is a folder where a file should be" in (reason.detail or "")

@@ -1,9 +1,10 @@
-"""The live pair (config.json, config_secrets.json): committed and loaded so no crash mixes them."""
+"""Loading the live pair with its fallbacks: live, else the newest valid backup, else defaults."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,38 +13,38 @@ from typing import Any
 import orjson
 import structlog
 
-from actors.errors import ErrorCode
-from actors.fsio import Syncer, atomic_write, dumps, remove_stale_temps, storage_error, write_temp
+from actors.damage import DAMAGED, damaged_reason, set_aside, unusable_file, unusable_folder
+from actors.fsio import Syncer, atomic_write, remove_stale_temps
 from actors.health_reasons import HealthReason
 from actors.plugin_ids import RESERVED_CONFIG_KEYS
 from actors.timeutil import now_iso
 
-from .backups import BackupInfo, Backups, created_at, sort_key
+from .backups import BackupInfo, created_at, sort_key
+from .commit import (
+    CONFIG_NAME,
+    LEGACY,
+    META,
+    SECRETS_NAME,
+    PairFiles,
+    Snapshot,
+    encode_config,
+    encode_secrets,
+)
+from .lost import lost_event, lost_reason
 
 log = structlog.get_logger(__name__, actor="config_store")
 
-META = "_plugvisor"
-CONFIG_NAME = "config.json"
-SECRETS_NAME = "config_secrets.json"
-REJECTED_SUFFIX = ".rejected"
-LEGACY = -1  # secrets generation of a config.json written without a marker
+LOST = "lost"  # the set-aside label of a secrets file whose configuration is gone
+BACKUP_FILE = re.compile(r"^\d{1,20}-\d{1,12}(\.secrets)?\.json$")
 
 # Validates the system keys of a config (``SystemSchemas.main_errors``): [] when they are fine.
 SystemCheck = Callable[[dict[str, Any]], list[dict[str, str]]]
+# Signs outside config/ that the device was used before (``lost.signs_of_use``).
+PriorUse = Callable[[], list[str]]
 
 
 class Corrupt(Exception):
     """A config or backup that cannot be used; the message says why (no path, no content)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """One durable generation. Treated as immutable: changes build new dicts, never edit these."""
-
-    config: dict[str, Any]
-    secrets: dict[str, Any]
-    generation: int
-    secrets_generation: int  # 0: no secrets file; LEGACY: unknown, rewrite at the next save
 
 
 @dataclass(slots=True)
@@ -51,15 +52,7 @@ class Loaded:
     snapshot: Snapshot
     source: str  # "live", "defaults" or "backup:<id>"
     reasons: list[HealthReason] = field(default_factory=list)
-
-
-def encode_config(snap: Snapshot) -> bytes:
-    marker = {"generation": snap.generation, "secrets_generation": snap.secrets_generation}
-    return dumps({META: marker, **snap.config})
-
-
-def encode_secrets(secrets: dict[str, Any], generation: int) -> bytes:
-    return dumps({META: {"generation": generation}, **secrets})
+    events: list[dict[str, Any]] = field(default_factory=list)  # ``config`` events for history
 
 
 def _parse_object(raw: bytes, name: str) -> dict[str, Any]:
@@ -72,6 +65,13 @@ def _parse_object(raw: bytes, name: str) -> dict[str, Any]:
     return doc
 
 
+def _unreadable(path: Path, exc: OSError | Corrupt) -> str:
+    """Why a live file could not be read, worded to follow its name."""
+    if isinstance(exc, Corrupt):
+        return str(exc).removeprefix(f"{path.name} ")
+    return unusable_file(path) or f"is unreadable ({exc.strerror})"
+
+
 def _generation(meta: Any, key: str, name: str) -> int:
     value = meta.get(key) if isinstance(meta, dict) else None
     if type(value) is not int or value < 0:
@@ -79,19 +79,22 @@ def _generation(meta: Any, key: str, name: str) -> int:
     return value
 
 
-class ConfigFiles:
+class ConfigFiles(PairFiles):
+    """The live pair as the config store uses it: loaded with fallbacks, committed (commit.py)."""
+
     def __init__(
-        self, folder: Path, *, syncer: Syncer, check_system: SystemCheck, defaults_path: Path
+        self,
+        folder: Path,
+        *,
+        syncer: Syncer,
+        check_system: SystemCheck,
+        defaults_path: Path,
+        prior_use: PriorUse = list,
     ) -> None:
-        self.folder = folder
-        self.config_path = folder / CONFIG_NAME
-        self.secrets_path = folder / SECRETS_NAME
-        self.backups = Backups(folder / "backups", syncer)
-        self._syncer = syncer
+        super().__init__(folder, syncer=syncer)
         self._check_system = check_system
         self._defaults_path = defaults_path
-        self._max_generation = 0
-        self._live_trusted = True  # False after a commit failed half-way through its renames
+        self._prior_use = prior_use
         self.reasons: list[HealthReason] = []  # kept across actor restarts: the files outlive them
 
     # --- reading -----------------------------------------------------------------------
@@ -154,18 +157,44 @@ class ConfigFiles:
 
     def load(self) -> Loaded:
         """The newest complete pair: live, else the newest valid backup, else (loudly) defaults."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._live_trusted = True  # every way out of load leaves the files matching memory
-        remove_stale_temps(self.folder)
-        self.backups.prepare()
+        reasons: list[HealthReason] = []
+        self._prepare(reasons)
         backup_ids = self.backups.ids()
         if backup_ids:
             self._max_generation = max(self._max_generation, *(sort_key(i)[1] for i in backup_ids))
         if not self.config_path.exists() and not backup_ids:
-            return Loaded(self._install_defaults(), "defaults")
+            signs = self._signs_of_use()
+            loaded = self._lost(signs) if signs else Loaded(self._install_defaults(), "defaults")
+        else:
+            loaded = self._load_existing(backup_ids, reasons)
+        loaded.reasons[:0] = reasons
+        self.reasons.extend(loaded.reasons)
+        return loaded
+
+    def _prepare(self, reasons: list[HealthReason]) -> None:
+        """Folders made, debris removed; anything standing where a file should be is set aside."""
+        why = unusable_folder(self.folder)
+        if why is not None:
+            lost = "the configuration the folder held, if any (the other reasons say what is used)"
+            self._aside_damaged(self.folder, why, lost, reasons)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._live_trusted = True  # every way out of load leaves the files matching memory
+        remove_stale_temps(self.folder)
+        why = unusable_folder(self.backups.folder)
+        if why is not None:
+            lost = "the configuration backups (the next save starts new ones)"
+            self._aside_damaged(self.backups.folder, why, lost, reasons)
+        self.backups.prepare()
+        for entry in sorted(self.backups.folder.iterdir()):
+            why = unusable_file(entry) if BACKUP_FILE.fullmatch(entry.name) else None
+            if why is not None:
+                lost = "that backup (the other backups are kept)"
+                self._aside_damaged(entry, why, lost, reasons)
+
+    def _load_existing(self, backup_ids: list[str], reasons: list[HealthReason]) -> Loaded:
         try:
             config, generation, secrets_gen = self.parse_config(self.config_path.read_bytes())
-            secrets = self._secrets_for(secrets_gen, backup_ids)
+            secrets = self._secrets_for(secrets_gen, backup_ids, reasons)
             return Loaded(Snapshot(config, secrets, generation, secrets_gen), "live")
         except FileNotFoundError:
             why = "config.json is missing"
@@ -173,11 +202,13 @@ class ConfigFiles:
             why = (
                 str(exc)
                 if isinstance(exc, Corrupt)
-                else f"config.json is unreadable ({exc.strerror})"
+                else f"config.json {_unreadable(self.config_path, exc)}"
             )
         log.error("config_rejected", reason=why)
-        rejected = self._set_aside(self.config_path)
-        self._set_aside(self.secrets_path)
+        rejected = [
+            name for name in map(self._set_aside, (self.config_path, self.secrets_path)) if name
+        ]
+        kept = f"; the rejected files were kept as {', '.join(rejected)}" if rejected else ""
         for backup_id in backup_ids:
             try:
                 snap = self.read_backup(backup_id)
@@ -197,10 +228,8 @@ class ConfigFiles:
                 + backup_id,
                 since=now_iso(),
                 detail=why,
-                remediation="Check the restored configuration"
-                + (f"; the rejected file was kept as config/{rejected}" if rejected else ""),
+                remediation="Check the restored configuration" + kept,
             )
-            self.reasons.append(reason)
             return Loaded(snap, f"backup:{backup_id}", [reason])
         snap = self._install_defaults()
         log.error("config_reset_to_defaults", reason=why)
@@ -210,26 +239,48 @@ class ConfigFiles:
             since=now_iso(),
             detail=why,
             remediation="Reconfigure the device"
-            + (f", or repair config/{rejected} and restore it by hand" if rejected else ""),
+            + (f", or repair {' and '.join(rejected)} and restore by hand" if rejected else ""),
             severity="unhealthy",
         )
-        self.reasons.append(reason)
         return Loaded(snap, "defaults", [reason])
 
-    def _secrets_for(self, generation: int, backup_ids: list[str]) -> dict[str, Any]:
+    def _secrets_for(
+        self, generation: int, backup_ids: list[str], reasons: list[HealthReason]
+    ) -> dict[str, Any]:
+        """The secrets ``generation`` names; a damaged live file is set aside and reported."""
         if generation == 0:  # leftovers of a first secrets save that never committed
+            why = unusable_file(self.secrets_path)
+            if why is not None:
+                lost = "nothing: the configuration in use has no secrets"
+                self._aside_damaged(self.secrets_path, why, lost, reasons)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.secrets_path)
             return {}
+        damaged = None
         try:
             secrets, found = self._read_secrets(self.secrets_path, SECRETS_NAME)
-        except (FileNotFoundError, Corrupt) as exc:
-            if generation == LEGACY:
-                if isinstance(exc, FileNotFoundError):
-                    return {}
-                raise
+        except FileNotFoundError:
             secrets, found = {}, None
+        except (OSError, Corrupt) as exc:  # a folder, unreadable, or garbage: never fatal
+            why = _unreadable(self.secrets_path, exc)
+            aside = set_aside(self.secrets_path, DAMAGED, self._syncer)
+            damaged = None if aside is None else (aside, why)
+            secrets, found = {}, None
+
+        def report(lost: str) -> None:
+            if damaged is not None:
+                reason = damaged_reason(
+                    self.secrets_path,
+                    damaged[0],
+                    why=damaged[1],
+                    lost=lost,
+                    root=self.folder.parent,
+                )
+                log.error("config_secrets_set_aside", aside=damaged[0].name, why=damaged[1])
+                reasons.append(reason)
+
         if generation in (LEGACY, found):
+            report("the secret settings it held (API keys, passwords): enter them again")
             return secrets
         for backup_id in backup_ids:  # a save died between its two renames: take the twin
             with contextlib.suppress(OSError, Corrupt):
@@ -242,17 +293,46 @@ class ConfigFiles:
                         syncer=self._syncer,
                     )
                     log.warning("secrets_recovered_from_backup", backup_id=backup_id)
+                    report(f"nothing: the same secrets were restored from backup {backup_id}")
                     return twin
+        report("its secrets, with the configuration naming them (see the next reason)")
         raise Corrupt(f"the secrets of generation {generation} are missing")
 
     def _set_aside(self, path: Path) -> str | None:
-        target = path.with_name(path.name + REJECTED_SUFFIX)
-        try:
-            os.replace(path, target)
-        except FileNotFoundError:
-            return None
-        self._syncer.fsync_dir(self.folder)
-        return target.name
+        """Keep a rejected live file for a person, as ``config/<name>.damaged-<time>``."""
+        target = set_aside(path, DAMAGED, self._syncer)
+        return None if target is None else f"config/{target.name}"
+
+    def _aside_damaged(self, path: Path, why: str, lost: str, reasons: list[HealthReason]) -> None:
+        aside = set_aside(path, DAMAGED, self._syncer)
+        if aside is not None:
+            log.error("config_file_set_aside", file=path.name, why=why, aside=aside.name)
+            reasons.append(damaged_reason(path, aside, why=why, lost=lost, root=self.folder.parent))
+
+    # --- a lost configuration: defaults, loudly (lost.py) ---------------------------------
+
+    def _signs_of_use(self) -> list[str]:
+        """Evidence that a configuration existed here before: [] on a first start."""
+        signs = []
+        if os.path.lexists(self.secrets_path):
+            signs.append("a secrets file")
+        with contextlib.suppress(OSError):
+            if any(self.backups.folder.iterdir()):
+                signs.append("files in config/backups")
+        return signs + self._prior_use()
+
+    def _lost(self, signs: list[str]) -> Loaded:
+        """config.json and every backup are gone from a used device: defaults, never silently."""
+        aside = set_aside(self.secrets_path, LOST, self._syncer)  # never paired with defaults
+        shown = None if aside is None else f"config/{aside.name}"
+        snap = self._install_defaults()
+        log.error("config_lost", signs=signs, secrets_set_aside=shown)
+        return Loaded(
+            snap,
+            "defaults",
+            [lost_reason(signs, shown)],
+            [lost_event(signs, shown, snap.generation)],
+        )
 
     def _restore_live(self, snap: Snapshot) -> None:
         if snap.secrets_generation != 0:
@@ -274,85 +354,3 @@ class ConfigFiles:
         self._max_generation = snap.generation
         log.info("config_defaults_installed", generation=snap.generation)
         return snap
-
-    # --- committing ---------------------------------------------------------------------
-
-    @property
-    def max_generation(self) -> int:
-        """The highest generation ever seen or written here: the next commit goes above it."""
-        return self._max_generation
-
-    def commit(
-        self,
-        current: Snapshot,
-        config: dict[str, Any],
-        secrets: dict[str, Any],
-        keep: int,
-        generation: int | None = None,
-    ) -> tuple[Snapshot, str | None]:
-        """Make (config, secrets) durable as the next generation, after backing up ``current``.
-
-        On failure the previous pair is still the one on disk (a failure during the renames
-        themselves is repaired by the next commit, which then trusts memory over the files).
-        """
-        generation = generation or self._max_generation + 1
-        if generation <= self._max_generation:
-            raise ValueError(f"generation {generation} is not above {self._max_generation}")
-        write_secrets = secrets != current.secrets or current.secrets_generation == LEGACY
-        if not self._live_trusted and current.secrets_generation != 0:
-            write_secrets = True
-        secrets_gen = generation if write_secrets else current.secrets_generation
-        snap = Snapshot(config, secrets, generation, secrets_gen)
-        backup_id = self.backups.new_id(current.generation)
-        created: list[Path] = []
-        temps: list[tuple[Path, Path]] = []
-        try:
-            if self._live_trusted:
-                has_secrets = current.secrets_generation != 0 and self.secrets_path.exists()
-                created = self.backups.link(
-                    backup_id, self.config_path, self.secrets_path if has_secrets else None
-                )
-            else:
-                old_secrets = None
-                if current.secrets_generation != 0:
-                    old_secrets = encode_secrets(current.secrets, current.secrets_generation)
-                created = self.backups.write(backup_id, encode_config(current), old_secrets)
-            if write_secrets:
-                data = encode_secrets(secrets, secrets_gen)
-                temps.append(
-                    (write_temp(self.secrets_path, data, 0o600, self._syncer), self.secrets_path)
-                )
-            temps.append(
-                (
-                    write_temp(self.config_path, encode_config(snap), 0o644, self._syncer),
-                    self.config_path,
-                )
-            )
-            self.backups.sync()
-        except OSError as exc:
-            self.backups.discard(created)
-            self.backups.discard(temp for temp, _ in temps)
-            raise storage_error(
-                exc, ErrorCode.CONFIG_SAVE_FAILED, "save the configuration"
-            ) from None
-        try:
-            for temp, target in temps:
-                os.replace(temp, target)
-            self._syncer.fsync_dir(self.folder)
-        except OSError as exc:
-            self._live_trusted = False
-            self.backups.discard(temp for temp, _ in temps)
-            raise storage_error(
-                exc, ErrorCode.CONFIG_SAVE_FAILED, "save the configuration"
-            ) from None
-        self._live_trusted = True
-        self._max_generation = generation
-        removed = self.backups.rotate(keep)
-        log.debug(
-            "config_committed",
-            generation=generation,
-            secrets_written=write_secrets,
-            backup_id=backup_id,
-            rotated=len(removed),
-        )
-        return snap, backup_id
