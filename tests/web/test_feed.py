@@ -444,3 +444,15 @@ async def test_server_stop_closes_every_feed_with_1001(api: RunningApi) -> None:
         elapsed = time.monotonic() - started
     assert [(m.type, m.data) for m in closes] == [(aiohttp.WSMsgType.CLOSE, 1001)] * 2
     assert elapsed < FeedOptions().close_timeout_s + 1.0
+
+
+async def test_an_idle_feed_outlives_the_connection_read_timeouts(env: PluginEnv) -> None:
+    settings = env.settings(header_timeout_s=0.2, body_timeout_s=0.2, keepalive_timeout_s=0.2)
+    async with RunningApi(settings) as api, api.client.ws_connect(WS) as ws:
+        await receive(ws)
+        # Deliberately idle past every HTTP read timeout: they must not apply to the feed.
+        await asyncio.sleep(0.6)
+        _publish(api, 1)
+        assert (await receive(ws))["seq"] == 1
+        await ws.send_json({"type": "ping"})
+        assert await receive(ws) == {"type": "pong"}
