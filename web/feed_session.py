@@ -140,8 +140,6 @@ class FeedSession:
                 await self._flush()
         except Stalled:
             await self.close(WSCloseCode.TRY_AGAIN_LATER, b"client too slow")
-        except (ConnectionError, asyncio.CancelledError):
-            raise
         finally:
             self.stop()
 
