@@ -6,12 +6,13 @@ from aiohttp import web
 
 from actors.system import System
 from web import keys
+from web.feed_session import FeedOptions
 from web.http import ARCHIVE_BODY_LIMIT
 from web.middleware import envelope_middleware
-from web.routes import config, health, operations, plugins
+from web.routes import config, feed, health, operations, plugins
 
 
-def create_app(system: System) -> web.Application:
+def create_app(system: System, feed_options: FeedOptions | None = None) -> web.Application:
     # The archive upload is the largest body any route takes; every other route
     # enforces the 1 MiB JSON limit itself while reading (web.http.read_body).
     app = web.Application(
@@ -22,4 +23,5 @@ def create_app(system: System) -> web.Application:
     config.setup(app)
     plugins.setup(app)
     operations.setup(app)
+    feed.setup(app, feed_options)
     return app

@@ -21,6 +21,7 @@ from tests.actors.installer.installer_helpers import (
 )
 from web.app import create_app
 from web.connection_limits import ConnectionLimits, derive_limits
+from web.feed_session import FeedOptions
 from web.server import PlugvisorRunner
 
 
@@ -78,15 +79,18 @@ class GuardedTestServer(TestServer):
 class RunningApi:
     """A started system behind a real aiohttp server on 127.0.0.1."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, feed_options: FeedOptions | None = None) -> None:
         self.settings = settings
+        self.feed_options = feed_options
         self.system: System | None = None
         self.client: TestClient | None = None
 
     async def __aenter__(self) -> RunningApi:
         self.system = build_system(self.settings)
         await self.system.tree.start()
-        server = GuardedTestServer(create_app(self.system), derive_limits(self.settings))
+        server = GuardedTestServer(
+            create_app(self.system, self.feed_options), derive_limits(self.settings)
+        )
         self.client = TestClient(server)
         await self.client.start_server()
         return self
