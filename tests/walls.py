@@ -118,6 +118,29 @@ def filesystem_touches(path: str, text: str) -> list[Finding]:
     return found
 
 
+# -- every ask in web/ waits as long as the policy says ---------------------------------------
+
+
+def ask_timeouts(path: str, text: str) -> list[Finding]:
+    """``.ask(...)`` calls that leave the timeout to the default or spell it as a number."""
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "ask"
+        ):
+            continue
+        timeout = next((k.value for k in node.keywords if k.arg == "timeout"), None)
+        if timeout is None and len(node.args) > 1:
+            timeout = node.args[1]
+        if timeout is None:
+            found.append(Finding(path, node.lineno, "asks without a timeout"))
+        elif any(isinstance(n, ast.Constant) for n in ast.walk(timeout)):
+            found.append(Finding(path, node.lineno, "asks with a literal timeout"))
+    return found
+
+
 # -- one writer per data folder --------------------------------------------------------------
 
 
