@@ -13,6 +13,7 @@ from actors.damage import Damage
 from actors.errors import PlugvisorError
 from actors.events import EventBus
 from actors.fsio import Syncer
+from actors.health import HealthActor
 from actors.history.actor import HistoryActor
 from actors.history.messages import RecordOperationOnce
 from actors.history.store import HistoryLimits
@@ -23,6 +24,7 @@ from actors.queue.journal import Journal
 from actors.queue.plugin_executor import PluginExecutor
 from actors.queue.records import Operation
 from actors.state import StateActor, follow_events
+from actors.timeouts import AskTimeouts
 from actors.timeutil import now_iso
 from supervision import ActorRef, ChildSpec, SupervisionError, Supervisor
 
@@ -44,7 +46,7 @@ class Settings:
     data_dir: Path = Path("./data")
     registry_url: str = DEFAULT_REGISTRY_URL
     log_format: str = "console"
-    ask_timeout_s: float = 10.0
+    timeouts: AskTimeouts = field(default_factory=AskTimeouts)
     shutdown_timeout_s: float = 10.0
     queue_concurrency: int = 1
     operation_deadline_s: float = 600.0
@@ -63,29 +65,30 @@ class Settings:
 
 @dataclass(slots=True)
 class System:
-    """What the web front end may use: refs to actors, the event bus, the tree for health."""
+    """What the web front end may use: a ref to each actor of the tree, the event bus, the tree."""
 
     settings: Settings
     paths: DataPaths
     bus: EventBus
     tree: Supervisor
-    refs: dict[str, ActorRef] = field(default_factory=dict)
-    # Actors answering actors.health_reasons.GetHealthReasons.
-    reason_sources: list[ActorRef] = field(default_factory=list)
+    config_store: ActorRef
+    state: ActorRef
+    history: ActorRef
+    catalog: ActorRef
+    queue: ActorRef
+    health: ActorRef
     started_at: str = field(default_factory=now_iso)
     # Damaged files set aside since start (health reasons the web front end shows as well).
     damage: Damage = field(default_factory=Damage)
-
-    def ref(self, name: str) -> ActorRef:
-        return self.refs[name]
 
 
 def build_system(settings: Settings) -> System:
     """Lay out the data directory and build (not start) the supervision tree.
 
     Start order matters: history first (it records the config events of everyone after
-    it), then the config store and the state the queue's work updates, the catalog, and
-    the queue last, so that it only runs operations once everything it needs is up.
+    it), then the config store and the state the queue's work updates, the catalog, the
+    queue, so that it only runs operations once everything it needs is up, and the health
+    actor, which reports on all of them.
     """
     paths = DataPaths(settings.data_dir.resolve())
     damage = Damage(paths.root)
@@ -93,7 +96,7 @@ def build_system(settings: Settings) -> System:
     bus = EventBus()
     syncer = Syncer(settings.fsync_delay_s)
     installer = Installer(paths, pip=settings.pip, syncer=syncer, damage=damage)
-    refs: dict[str, ActorRef] = {}
+    timeouts = settings.timeouts
     # One journal (and its one I/O thread) for every incarnation of the queue, so a dying
     # incarnation's last write can never land after the next one's first.
     journal = Journal(paths.journal_dir, syncer=syncer, damage=damage)
@@ -102,7 +105,7 @@ def build_system(settings: Settings) -> System:
         # False leaves the journal saying "not recorded": the next start records it again.
         record = RecordOperationOnce.from_operation(op.to_journal())
         try:
-            await refs["history"].ask(record, timeout=settings.ask_timeout_s)
+            await system.history.ask(record, timeout=timeouts.write)
         except (PlugvisorError, SupervisionError, TimeoutError) as exc:
             log.warning("operation_not_recorded", operation_id=op.operation_id, error=str(exc))
             return False
@@ -125,15 +128,15 @@ def build_system(settings: Settings) -> System:
             syncer=syncer,
             damage=damage,
         )
-        return Catalog(installer, registry, refs["state"])
+        return Catalog(installer, registry, system.state, ask_timeout_s=timeouts.read)
 
     def queue() -> OperationQueue:
         executor = PluginExecutor(
             installer,
-            refs["config_store"],
-            refs["state"],
-            refs["catalog"],
-            ask_timeout_s=max(settings.ask_timeout_s, 30.0),
+            system.config_store,
+            system.state,
+            system.catalog,
+            ask_timeout_s=timeouts.network,
         )
         return OperationQueue(
             journal,
@@ -146,6 +149,10 @@ def build_system(settings: Settings) -> System:
             ),
             record_history=record_history,
         )
+
+    def health() -> HealthActor:
+        sources = (system.config_store, system.state, system.history, system.catalog, system.queue)
+        return HealthActor(tree, sources, paths.root, probe_timeout_s=timeouts.probe, damage=damage)
 
     children = [
         ChildSpec("history", history),
@@ -163,24 +170,32 @@ def build_system(settings: Settings) -> System:
             "state",
             lambda: StateActor(
                 paths,
-                refs["config_store"],
+                system.config_store,
                 bus,
                 syncer=syncer,
-                ask_timeout_s=settings.ask_timeout_s,
+                ask_timeout_s=timeouts.read,
             ),
         ),
         ChildSpec("catalog", catalog),
         ChildSpec("queue", queue, shutdown=15.0),
+        ChildSpec("health", health),
     ]
     tree = Supervisor(
         "root", children, max_restarts=5, period=60.0, ping_interval=10.0, ping_timeout=30.0
     )
-    system = System(settings=settings, paths=paths, bus=bus, tree=tree, damage=damage)
-    for spec in children:
-        refs[spec.id] = tree.ref(spec.id)
-    system.refs = refs
-    follow_events(bus, refs["state"])  # the state's view follows the config and the queue
-    system.reason_sources = [
-        refs[name] for name in ("config_store", "state", "history", "catalog", "queue")
-    ]
+    # The factories above reach their siblings through `system`: they run at start(), after this.
+    system = System(
+        settings=settings,
+        paths=paths,
+        bus=bus,
+        tree=tree,
+        config_store=tree.ref("config_store"),
+        state=tree.ref("state"),
+        history=tree.ref("history"),
+        catalog=tree.ref("catalog"),
+        queue=tree.ref("queue"),
+        health=tree.ref("health"),
+        damage=damage,
+    )
+    follow_events(bus, system.state)  # the state's view follows the config and the queue
     return system

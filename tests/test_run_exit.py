@@ -42,7 +42,19 @@ def crashing_system(settings: Settings) -> System:
         backoff_initial=0.01,
         backoff_max=0.02,
     )
-    return System(settings=settings, paths=paths, bus=EventBus(), tree=tree)
+    faulty = tree.ref("faulty")  # the one actor plays every part
+    return System(
+        settings=settings,
+        paths=paths,
+        bus=EventBus(),
+        tree=tree,
+        config_store=faulty,
+        state=faulty,
+        history=faulty,
+        catalog=faulty,
+        queue=faulty,
+        health=faulty,
+    )
 
 
 async def test_root_supervisor_giving_up_exits_1(

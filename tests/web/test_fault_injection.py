@@ -58,7 +58,7 @@ async def test_crashes_under_load_are_survived(tmp_path: Path) -> None:
         for number in range(REQUESTS):
             if number in crash_at:
                 victim = victims[crash_at.index(number)]
-                api.system.ref(victim).tell_nowait(FAULTS[victim])
+                api.system.tree.ref(victim).tell_nowait(FAULTS[victim])
             requests.append(asyncio.ensure_future(one_request(number)))
             if number % 16 == 0:
                 await asyncio.sleep(0)  # let some of them run between the crashes

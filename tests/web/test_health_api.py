@@ -13,7 +13,14 @@ from tests.test_run_exit import crashing_system
 from tests.web.plugin_env import RunningApi
 from web.app import create_app
 
-ACTORS = ["root/history", "root/config_store", "root/state", "root/catalog", "root/queue"]
+ACTORS = [
+    "root/history",
+    "root/config_store",
+    "root/state",
+    "root/catalog",
+    "root/queue",
+    "root/health",
+]
 
 
 async def health(api: RunningApi) -> tuple[int, dict]:

@@ -497,4 +497,4 @@ async def test_the_config_store_refuses_a_config_it_cannot_write(tmp_path: Path)
     async with RunningApi(make_env(tmp_path).settings()) as fresh:
         assert fresh.system is not None
         with pytest.raises(PlugvisorError):
-            await fresh.system.ref("config_store").ask(SaveMainConfig({"display": {"x": deep}}))
+            await fresh.system.config_store.ask(SaveMainConfig({"display": {"x": deep}}))

@@ -24,7 +24,6 @@ from actors.plugin_ids import validate_plugin_id
 from web import keys
 from web.http import field, query_bool, query_param, read_json_object, success
 
-STORE = "config_store"
 _SCHEDULE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "enabled": bool,
     "mode": str,
@@ -34,9 +33,14 @@ _SCHEDULE_FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-async def _ask(request: web.Request, message: Any) -> Any:
+async def _read(request: web.Request, message: Any) -> Any:
     system = request.app[keys.SYSTEM]
-    return await system.ref(STORE).ask(message, timeout=system.settings.ask_timeout_s)
+    return await system.config_store.ask(message, timeout=system.settings.timeouts.read)
+
+
+async def _write(request: web.Request, message: Any) -> Any:
+    system = request.app[keys.SYSTEM]
+    return await system.config_store.ask(message, timeout=system.settings.timeouts.write)
 
 
 def _user(request: web.Request) -> str:
@@ -66,7 +70,7 @@ def _saved(result: SaveResult, data: dict[str, Any], message: str) -> web.Respon
 
 
 async def get_plugin_config(request: web.Request) -> web.Response:
-    return _view(await _ask(request, GetPluginConfig(_query_plugin_id(request))))
+    return _view(await _read(request, GetPluginConfig(_query_plugin_id(request))))
 
 
 async def post_plugin_config(request: web.Request) -> web.Response:
@@ -80,17 +84,17 @@ async def post_plugin_config(request: web.Request) -> web.Response:
         dry_run=query_bool(request, "dry_run"),
         user=_user(request),
     )
-    result: SaveResult = await _ask(request, message)
+    result: SaveResult = await _write(request, message)
     data = {"plugin_id": plugin_id, "config": result.data}
     return _saved(result, data, f"Plugin {plugin_id} configuration saved successfully")
 
 
 async def get_plugin_schema(request: web.Request) -> web.Response:
-    return success(await _ask(request, GetPluginSchema(_query_plugin_id(request))))
+    return success(await _read(request, GetPluginSchema(_query_plugin_id(request))))
 
 
 async def get_main_config(request: web.Request) -> web.Response:
-    return _view(await _ask(request, GetMainConfig()))
+    return _view(await _read(request, GetMainConfig()))
 
 
 async def post_main_config(request: web.Request) -> web.Response:
@@ -101,12 +105,12 @@ async def post_main_config(request: web.Request) -> web.Response:
         dry_run=query_bool(request, "dry_run"),
         user=_user(request),
     )
-    result: SaveResult = await _ask(request, message)
+    result: SaveResult = await _write(request, message)
     return _saved(result, {"config": result.data}, "Configuration saved successfully")
 
 
 async def get_schedule(request: web.Request) -> web.Response:
-    return _view(await _ask(request, GetSchedule()))
+    return _view(await _read(request, GetSchedule()))
 
 
 async def post_schedule(request: web.Request) -> web.Response:
@@ -119,18 +123,18 @@ async def post_schedule(request: web.Request) -> web.Response:
         dry_run=query_bool(request, "dry_run"),
         user=_user(request),
     )
-    result: SaveResult = await _ask(request, message)
+    result: SaveResult = await _write(request, message)
     return _saved(result, {"schedule": result.data}, "Schedule configuration saved successfully")
 
 
 async def list_backups(request: web.Request) -> web.Response:
-    backups = await _ask(request, ListBackups())
+    backups = await _read(request, ListBackups())
     return success([backup.to_dict() for backup in backups])
 
 
 async def restore_backup(request: web.Request) -> web.Response:
     backup_id = request.match_info["backup_id"]
-    result: SaveResult = await _ask(request, RestoreBackup(backup_id, user=_user(request)))
+    result: SaveResult = await _write(request, RestoreBackup(backup_id, user=_user(request)))
     data = {
         "restored_backup_id": backup_id,
         "generation": result.generation,

@@ -37,12 +37,12 @@ def _since(request: web.Request) -> int | None:
 
 def snapshot_source(system: System) -> SnapshotSource:
     """What a snapshot is made of: every plugin's state, the active operations, health."""
-    timeout = system.settings.ask_timeout_s
+    timeout = system.settings.timeouts.read
 
     async def source() -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
         plugins, operations, health = await asyncio.gather(
-            system.ref("state").ask(GetAllStates(), timeout=timeout),
-            system.ref("queue").ask(ListOperations(), timeout=timeout),
+            system.state.ask(GetAllStates(), timeout=timeout),
+            system.queue.ask(ListOperations(), timeout=timeout),
             health_summary(system),  # the one call to swap for the health actor's answer
         )
         return plugins, operations, health

@@ -1,17 +1,15 @@
-"""Liveness (`/healthz`) and the supervisor's health: every actor of the tree, every reason."""
+"""Liveness (`/healthz`) and the supervisor's health, as the health actor reports it."""
 
 from __future__ import annotations
 
 import time
 
-import structlog
 from aiohttp import web
 
+from actors.health import GetSupervisorHealth, SupervisorHealth, assess_without_actor
+from supervision import SupervisionError
 from web import keys
-from web.health_summary import gather_health
 from web.http import json_response
-
-log = structlog.get_logger(__name__)
 
 VERSION = "0.1.0"
 
@@ -20,23 +18,33 @@ async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+async def _report(request: web.Request) -> SupervisorHealth:
+    system = request.app[keys.SYSTEM]
+    try:
+        return await system.health.ask(
+            GetSupervisorHealth(), timeout=system.settings.timeouts.report
+        )
+    except (SupervisionError, TimeoutError) as exc:  # the tree stopped or gave up
+        return await assess_without_actor(system.tree, system.paths.root, system.health.name, exc)
+
+
 async def supervisor_health(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
-    facts = await gather_health(system)
+    report = await _report(request)
     body = {
         "status": "success",
         "data": {
-            "status": facts.status,
+            "status": report.status,
             "version": VERSION,
             "started_at": system.started_at,
             "uptime_s": round(time.monotonic() - request.app[STARTED], 3),
-            "actors": facts.actors,
-            "reasons": [reason.to_dict() for reason in facts.reasons],
-            "checks": {"disk": facts.disk},
+            "actors": [actor.to_dict() for actor in report.actors],
+            "reasons": [reason.to_dict() for reason in report.reasons],
+            "checks": report.checks,
             "last_reconcile": None,
         },
     }
-    return json_response(body, status=503 if facts.status == "unhealthy" else 200)
+    return json_response(body, status=503 if report.status == "unhealthy" else 200)
 
 
 STARTED = web.AppKey("health_started_monotonic", float)

@@ -66,10 +66,12 @@ async def answer_enqueued(
         return success(receipt, what, status=202)
     system = request.app[keys.SYSTEM]
     record = await wait_for_operation(
-        system.bus, system.ref("queue"), receipt["operation_id"], WAIT_LIMIT_S
+        system.bus, system.queue, receipt["operation_id"], WAIT_LIMIT_S
     )
     if record is None:
-        current = await system.ref("queue").ask(GetOperation(receipt["operation_id"]))
+        current = await system.queue.ask(
+            GetOperation(receipt["operation_id"]), timeout=system.settings.timeouts.read
+        )
         return success(current, f"{what}; still running after {WAIT_LIMIT_S:g} s", status=202)
     if record["status"] != "completed":
         raise _failure(record)
@@ -78,16 +80,19 @@ async def answer_enqueued(
 
 async def get_operation(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
-    return success(await system.ref("queue").ask(GetOperation(_operation_id(request))))
+    message = GetOperation(_operation_id(request))
+    return success(await system.queue.ask(message, timeout=system.settings.timeouts.read))
 
 
 async def cancel_operation(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
-    queue = system.ref("queue")
-    record = await queue.ask(CancelOperation(_operation_id(request)))
+    queue, timeouts = system.queue, system.settings.timeouts
+    record = await queue.ask(CancelOperation(_operation_id(request)), timeout=timeouts.write)
     if record["status"] not in TERMINAL:  # running: wait for its rollback to finish
         final = await wait_for_operation(system.bus, queue, record["operation_id"], CANCEL_WAIT_S)
-        record = final or await queue.ask(GetOperation(record["operation_id"]))
+        record = final or await queue.ask(
+            GetOperation(record["operation_id"]), timeout=timeouts.read
+        )
     message = (
         "Operation cancelled"
         if record["status"] == "cancelled"
@@ -104,7 +109,7 @@ async def list_operations(request: web.Request) -> web.Response:
             field="status",
         )
     system = request.app[keys.SYSTEM]
-    return success(await system.ref("queue").ask(ListOperations()))
+    return success(await system.queue.ask(ListOperations(), timeout=system.settings.timeouts.read))
 
 
 def _choice(request: web.Request, name: str, allowed: Any) -> str | None:
@@ -133,7 +138,7 @@ async def operation_history(request: web.Request) -> web.Response:
         before=_cursor(request),
     )
     system = request.app[keys.SYSTEM]
-    page = await system.ref("history").ask(query)
+    page = await system.history.ask(query, timeout=system.settings.timeouts.read)
     headers = {}
     if page.next_before:
         params = {k: v for k, v in request.query.items() if k != "before"}

@@ -21,6 +21,7 @@ from actors.catalog.messages import (
     ResolveRegistryEntry,
 )
 from actors.errors import ErrorCode, PlugvisorError, invalid_input
+from actors.installed import require_installed
 from actors.installer.redact import redact_url, url_fingerprint
 from actors.installer.urls import (
     is_archive_url,
@@ -30,7 +31,7 @@ from actors.installer.urls import (
     validate_plugin_path,
 )
 from actors.plugin_ids import validate_plugin_id
-from actors.queue.messages import ActiveLanes, Enqueue
+from actors.queue.messages import Enqueue
 from actors.state.messages import GetAllStates, GetState
 from actors.toggle import toggle_plugin
 from web import keys
@@ -52,25 +53,15 @@ ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b")
 
 
 async def _require_installed(request: web.Request, plugin_id: str) -> None:
-    """404 unless the plugin is installed or an operation on it is queued ahead.
-
-    An uninstall right after an install is accepted and runs after it, in order.
-    """
     system = request.app[keys.SYSTEM]
-    if await system.ref("state").ask(GetState(plugin_id)) is not None:
-        return
-    if plugin_id not in await system.ref("queue").ask(ActiveLanes()):
-        raise PlugvisorError(
-            ErrorCode.PLUGIN_NOT_FOUND,
-            f"Plugin '{plugin_id}' is not installed",
-            context={"plugin_id": plugin_id},
-        )
+    timeout = system.settings.timeouts.read
+    await require_installed(system.state, system.queue, plugin_id, timeout=timeout)
 
 
 async def _enqueue(request: web.Request, message: Enqueue, what: str) -> web.Response:
     wait = query_bool(request, "wait")  # read first: a bad value must leave nothing queued
     system = request.app[keys.SYSTEM]
-    receipt = await system.ref("queue").ask(message)
+    receipt = await system.queue.ask(message, timeout=system.settings.timeouts.write)
     return await answer_enqueued(request, receipt, what, wait=wait)
 
 
@@ -85,7 +76,9 @@ async def install(request: web.Request) -> web.Response:
         version = validate_branch(version, field="version")
     system = request.app[keys.SYSTEM]
     # What the registry says now: 404 PLUGIN_NOT_FOUND, or 503 REGISTRY_UNAVAILABLE (no copy).
-    await system.ref("catalog").ask(ResolveRegistryEntry(plugin_id), timeout=30.0)
+    await system.catalog.ask(
+        ResolveRegistryEntry(plugin_id), timeout=system.settings.timeouts.network
+    )
     parameters = {k: v for k, v in (("branch", branch), ("version", version)) if v is not None}
     suffix = f" (branch: {branch})" if branch else ""
     return await _enqueue(
@@ -180,7 +173,7 @@ async def _queue_archive(request: web.Request) -> tuple[dict[str, Any], str]:
         "install", None, parameters, lane=f"archive:{digest}", private={"archive": data}
     )
     system = request.app[keys.SYSTEM]
-    receipt = await system.ref("queue").ask(message)
+    receipt = await system.queue.ask(message, timeout=system.settings.timeouts.write)
     return receipt, f"Plugin archive {filename} installation queued"
 
 
@@ -211,11 +204,11 @@ async def toggle(request: web.Request) -> web.Response:
     enabled = field(body, "enabled", bool)
     system = request.app[keys.SYSTEM]
     result = await toggle_plugin(
-        system.ref("config_store"),
-        system.ref("state"),
+        system.config_store,
+        system.state,
         plugin_id,
         enabled,
-        timeout=system.settings.ask_timeout_s,
+        timeout=system.settings.timeouts.write,
     )
     verb = "enabled" if enabled else "disabled"
     return success(result, f"Plugin {plugin_id} {verb}")
@@ -223,7 +216,7 @@ async def toggle(request: web.Request) -> web.Response:
 
 async def installed(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
-    plugins = await system.ref("catalog").ask(ListInstalled(), timeout=30.0)
+    plugins = await system.catalog.ask(ListInstalled(), timeout=system.settings.timeouts.network)
     return success({"plugins": plugins})
 
 
@@ -233,7 +226,9 @@ async def store_list(request: web.Request) -> web.Response:
     for name, value in filters.items():
         if value is not None and len(value) > 200:
             raise invalid_input(f"Query parameter '{name}' is too long", field=name)
-    listing = await system.ref("catalog").ask(ListStore(**filters), timeout=30.0)
+    listing = await system.catalog.ask(
+        ListStore(**filters), timeout=system.settings.timeouts.network
+    )
     return success(listing, _registry_message(listing["registry"]))
 
 
@@ -248,7 +243,7 @@ def _registry_message(registry: dict[str, Any]) -> str | None:
 async def store_refresh(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
     await read_body(request)  # takes no parameters; any body up to the limit is ignored
-    result = await system.ref("catalog").ask(RefreshRegistry(), timeout=45.0)
+    result = await system.catalog.ask(RefreshRegistry(), timeout=system.settings.timeouts.network)
     message = _registry_message(result) or (
         f"Plugin store refreshed ({result['plugin_count']} plugins)"
     )
@@ -257,11 +252,12 @@ async def store_refresh(request: web.Request) -> web.Response:
 
 async def plugin_state(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
+    timeout = system.settings.timeouts.read
     raw_id = query_param(request, "plugin_id")
     if raw_id is None or raw_id == "":
-        return success(await system.ref("state").ask(GetAllStates()))
+        return success(await system.state.ask(GetAllStates(), timeout=timeout))
     plugin_id = validate_plugin_id(raw_id)
-    state = await system.ref("state").ask(GetState(plugin_id))
+    state = await system.state.ask(GetState(plugin_id), timeout=timeout)
     if state is None:
         raise PlugvisorError(
             ErrorCode.PLUGIN_NOT_FOUND,

@@ -52,7 +52,7 @@ class Running:
     events: list[Event]
 
     async def ask(self, actor: str, message: Any) -> Any:
-        return await self.system.ref(actor).ask(message, timeout=10)
+        return await self.system.tree.ref(actor).ask(message, timeout=10)
 
     async def state(self, plugin_id: str = "clock-simple") -> dict[str, Any] | None:
         return await self.ask("state", GetState(plugin_id))
