@@ -16,6 +16,7 @@ from tests.actors.installer.installer_helpers import (
     processes_mentioning,
     registry_entry,
 )
+from tests.polling import wait_until
 from tests.supervisor_process import free_port, plugvisor_command, start_serving
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
 
@@ -40,12 +41,6 @@ def no_git_left(port: int) -> bool:
     return processes_mentioning(f"127.0.0.1:{port}") == []
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-
 async def test_hung_git_blocks_no_other_plugin_and_dies_on_cancel(
     env: PluginEnv, silent: SilentServer
 ) -> None:
@@ -60,7 +55,7 @@ async def test_hung_git_blocks_no_other_plugin_and_dies_on_cancel(
         status, body = await api.post(f"/api/v3/plugins/operation/{hung_id}/cancel")
         assert status == 200, body
         assert body["data"]["status"] == "cancelled"
-        await wait_for(lambda: no_git_left(silent.port))
+        await wait_until(lambda: no_git_left(silent.port), what="no git process left")
         assert api.system is not None
         assert list(api.system.paths.tmp_dir.iterdir()) == []
         assert not (api.system.paths.plugins_dir / "hung").exists()
@@ -76,7 +71,7 @@ async def test_hung_git_ends_at_its_deadline(env: PluginEnv, silent: SilentServe
         operation_id = body["context"]["operation_id"]
         record = await api.wait_operation(operation_id)
         assert record["status"] == "timed_out"
-        await wait_for(lambda: no_git_left(silent.port))
+        await wait_until(lambda: no_git_left(silent.port), what="no git process left")
         # The lane is free again: the next operation runs.
         status, body = await api.post("/api/v3/plugins/install?wait=true", {"plugin_id": "clock"})
         assert status == 200
