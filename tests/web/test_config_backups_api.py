@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import io
-import os
 import shutil
-import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from actors.fsio import Syncer
 from actors.system import Settings, System, build_system
 from tests.conftest import FIXTURES
+from tests.small_disk import SmallDisk, small_disk
 from web.app import create_app
 
 
@@ -94,65 +90,30 @@ async def test_body_over_one_mebibyte_is_413(client: TestClient, running_system:
     assert (running_system.paths.config_dir / "config.json").read_bytes() == before
 
 
-@contextlib.contextmanager
-def small_disk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
-    """A 512 KiB tmpfs when we may mount one; else every fsync reports ENOSPC once 'filled'."""
-    folder.mkdir()
-    mounted = (
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(folder)],
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
-
-    def fill() -> None:
-        if mounted:
-            fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-            try:
-                with contextlib.suppress(OSError):
-                    while os.write(fd, b"\0" * 4096):
-                        pass
-            finally:
-                os.close(fd)
-        else:
-
-            def no_space(self: Syncer, fd: int) -> None:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-            monkeypatch.setattr(Syncer, "fsync", no_space)
-
-    try:
-        yield fill
-    finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
 @pytest.fixture
 async def disk_client(
-    tmp_path: Path, with_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[TestClient, System, Callable[[], None]]]:
-    with small_disk(tmp_path / "small", monkeypatch) as fill:
+    tmp_path: Path, with_settings: Callable[..., Settings]
+) -> AsyncIterator[tuple[TestClient, System, SmallDisk]]:
+    """A system whose data dir is on a real 512 KiB tmpfs (skipped where none can be mounted)."""
+    with small_disk(tmp_path / "small") as disk:
         system = build_system(with_settings(data_dir=tmp_path / "small" / "data"))
         shutil.copytree(FIXTURES / "clock-simple", system.paths.plugins_dir / "clock-simple")
         await system.tree.start()
         try:
             async with TestClient(TestServer(create_app(system), host="127.0.0.1")) as client:
-                yield client, system, fill
+                yield client, system, disk
         finally:
             await system.tree.stop()
 
 
 async def test_full_disk_is_507_and_the_previous_config_stays(
-    disk_client: tuple[TestClient, System, Callable[[], None]],
+    disk_client: tuple[TestClient, System, SmallDisk],
 ) -> None:
-    client, system, fill = disk_client
+    client, system, disk = disk_client
     await save_clock(client, 5)
     config_dir = system.paths.config_dir
     before = {p.name: p.read_bytes() for p in config_dir.rglob("*") if p.is_file()}
-    fill()
+    disk.fill()
     body = {"plugin_id": "clock-simple", "config": {"position_x": 6}}
     response = await client.post("/api/v3/plugins/config", json=body)
     assert response.status == 507
