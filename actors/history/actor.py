@@ -42,6 +42,12 @@ log = structlog.get_logger(__name__, actor="history")
 _BATCHED = (RecordOperation, RecordConfigEvent)  # NoteOperation is a RecordOperation
 
 
+def _batchable(message: Any) -> bool:
+    """Written together with the record in hand; a RecordOperationOnce waits for its own
+    look-up (drained into a batch, it would be written again)."""
+    return isinstance(message, _BATCHED) and not isinstance(message, RecordOperationOnce)
+
+
 @dataclass(slots=True)
 class _Pending:
     message: Any
@@ -100,7 +106,7 @@ class HistoryActor(Actor):
     async def record(self, msg: Any) -> dict[str, Any] | None:
         if self._flush_window_s:
             await asyncio.sleep(self._flush_window_s)
-        drained = self.drain(lambda m: isinstance(m, _BATCHED), self._batch_limit - 1)
+        drained = self.drain(_batchable, self._batch_limit - 1)
         batch = [_Pending(msg, None)] + [_Pending(e.message, e) for e in drained]
         for pending in batch:
             self._prepare(pending)

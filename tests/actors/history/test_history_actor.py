@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from structlog.testing import capture_logs
 
@@ -294,3 +295,21 @@ async def test_recording_once_keeps_one_record_per_operation_and_status(
     failed = dataclasses.replace(once, status="failed")
     assert (await ref.ask(failed, timeout=5))["status"] == "failed"
     assert history_bytes(tmp_path).count(b"\n") == 2
+
+
+async def test_recording_once_holds_for_asks_queued_behind_a_write(
+    tmp_path: Path, start: Start
+) -> None:
+    # After a crash the queue may send several operations at once; each is recorded once
+    # even when it waits in the mailbox while another record is being written.
+    ref, _ = await start(syncer=Syncer(delay_s=0.02))
+    await ref.ask(op(2), timeout=5)  # already in the history
+    asks = [RecordOperationOnce(**dataclasses.asdict(op(n))) for n in (1, 2, 2, 1, 3)]
+    answers = await asyncio.gather(*(ref.ask(once, timeout=10) for once in asks))
+    assert [a["operation_id"] for a in answers] == ["op-1", "op-2", "op-2", "op-1", "op-3"]
+    stored = [line for line in history_bytes(tmp_path).splitlines() if line]
+    assert sorted(orjson.loads(line)["operation_id"] for line in stored) == [
+        "op-1",
+        "op-2",
+        "op-3",
+    ]
