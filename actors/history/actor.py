@@ -18,9 +18,6 @@ from actors.events import Event, EventBus
 from actors.fsio import Syncer, storage_error
 from actors.health_reasons import GetHealthReasons, HealthReason
 from actors.history.messages import (
-    FindOperation,
-    GetHistoryStats,
-    NoteOperation,
     QueryHistory,
     RecordConfigEvent,
     RecordOperation,
@@ -39,7 +36,7 @@ from supervision import Actor, Envelope, SupervisionError, handles
 
 log = structlog.get_logger(__name__, actor="history")
 
-_BATCHED = (RecordOperation, RecordConfigEvent)  # NoteOperation is a RecordOperation
+_BATCHED = (RecordOperation, RecordConfigEvent)
 
 
 def _batchable(message: Any) -> bool:
@@ -73,7 +70,6 @@ class HistoryActor(Actor):
         self._bus = bus
         self._batch_limit = batch_limit
         self._flush_window_s = flush_window_s
-        self._written = self._batches = self._dropped = 0
         self._write_failure: HealthReason | None = None
 
     async def started(self) -> None:
@@ -97,12 +93,11 @@ class HistoryActor(Actor):
         try:
             ref.tell_nowait(RecordConfigEvent(dict(event.data)))
         except SupervisionError as exc:  # full or stopped: never block the publisher
-            self._dropped += 1
             log.error("history_event_dropped", seq=event.seq, reason=type(exc).__name__)
 
     # -- writing ---------------------------------------------------------------------------
 
-    @handles(RecordOperation, NoteOperation, RecordConfigEvent)
+    @handles(RecordOperation, RecordConfigEvent)
     async def record(self, msg: Any) -> dict[str, Any] | None:
         if self._flush_window_s:
             await asyncio.sleep(self._flush_window_s)
@@ -160,8 +155,6 @@ class HistoryActor(Actor):
             )
             log.error("history_write_failed", records=len(batch), error=error.message)
             return
-        self._written += len(batch)
-        self._batches += 1
         self._write_failure = None
 
     def _settle(self, pending: _Pending) -> None:
@@ -170,7 +163,6 @@ class HistoryActor(Actor):
             if envelope is not None and envelope.is_ask:
                 envelope.fail(pending.error)
             else:
-                self._dropped += 1
                 log.error(
                     "history_record_dropped",
                     message_type=type(pending.message).__name__,
@@ -201,23 +193,6 @@ class HistoryActor(Actor):
             before=msg.before,
         )
         return await asyncio.to_thread(self._store.query, query)
-
-    @handles(FindOperation)
-    async def find(self, msg: FindOperation) -> dict[str, Any] | None:
-        operation_id = validate_operation_id(msg.operation_id)
-        return await asyncio.to_thread(self._store.find, operation_id)
-
-    @handles(GetHistoryStats)
-    def stats(self, msg: GetHistoryStats) -> dict[str, Any]:
-        segments = self._store.segments
-        return {
-            "files": len(segments),
-            "total_bytes": self._store.total_bytes,
-            "newest_file": segments[-1].path.name if segments else None,
-            "records_written": self._written,
-            "batches_written": self._batches,
-            "dropped": self._dropped,
-        }
 
     @handles(GetHealthReasons)
     def health_reasons(self, msg: GetHealthReasons) -> list[HealthReason]:
