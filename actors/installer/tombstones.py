@@ -49,10 +49,6 @@ class Tombstones:
         with self._lock:
             return plugin_id in self._loaded()
 
-    def all(self) -> dict[str, str]:
-        with self._lock:
-            return dict(self._loaded())
-
     def set(self, plugin_id: str, present: bool) -> None:
         """Add or clear ``plugin_id``; writes (atomically, durably) only when it changes."""
         with self._lock:
