@@ -254,8 +254,10 @@ async def test_the_catalogs_copy_in_cache_answers_when_the_registry_is_gone(
     Path(real_registry.registry_url).unlink()
 
     async with running(real_registry) as system:
-        store = await catalog(system).ask(ListStore())
+        # Resolving waits for the first load (the listing would not: it answers whatever
+        # copy is in memory, and the copy read back from cache/ is not yet marked stale).
         entry = await catalog(system).ask(ResolveRegistryEntry("weather"))
+        store = await catalog(system).ask(ListStore())
     assert store["plugins"] == first["plugins"]
     status = store["registry"]
     assert (status["available"], status["stale"]) == (True, True)
