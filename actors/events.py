@@ -1,13 +1,10 @@
-"""The event bus: every actor publishes its changes here; history and the WebSocket feed subscribe.
+"""The event bus: actors publish their changes here, to callbacks subscribed by topic.
 
-Each event gets a sequence number that grows by one. A bounded ring buffer keeps recent
-events so a reconnecting client can ask for those after a given sequence number.
-Subscribers are plain callables that must not block (put into a bounded queue, ``tell_nowait``).
+No WebSocket feed subscribes yet; who publishes and who listens today is on :class:`EventBus`.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +13,14 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
+# The event names of the contract's status feed (../shared/API.md). ``health`` and
+# ``reconcile`` have no publisher yet: the health actor and the reconciler will publish them.
 TOPICS = frozenset({"operation", "plugin_state", "health", "config", "reconcile"})
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    seq: int
+    seq: int  # grows by one per event published on this bus
     topic: str
     data: dict[str, Any]
 
@@ -30,23 +29,25 @@ Subscriber = Callable[[Event], None]
 
 
 class EventBus:
-    def __init__(self, buffer_size: int = 1024) -> None:
+    """Calls the subscribers of a topic synchronously, in the publisher's turn.
+
+    Published today: ``operation`` (the queue: each status change of an operation),
+    ``plugin_state`` (the state actor: a plugin's view changed), ``config`` (the config store:
+    each save). Subscribed: the history actor (``config``), the state actor's follower
+    (``config``, ``operation``), ``actors.queue.waiting`` (``operation``: ``?wait=true`` and
+    cancel). Subscribers must not block (put into a bounded queue, ``tell_nowait``).
+    """
+
+    def __init__(self) -> None:
         self._seq = 0
-        self._buffer: deque[Event] = deque(maxlen=buffer_size)
         self._subscribers: dict[int, tuple[frozenset[str] | None, Subscriber]] = {}
         self._next_token = 0
-
-    @property
-    def seq(self) -> int:
-        """Sequence number of the last event published (0 before the first)."""
-        return self._seq
 
     def publish(self, topic: str, data: dict[str, Any]) -> Event:
         if topic not in TOPICS:
             raise ValueError(f"unknown event topic {topic!r}")
         self._seq += 1
         event = Event(self._seq, topic, data)
-        self._buffer.append(event)
         for topics, callback in list(self._subscribers.values()):
             if topics is None or topic in topics:
                 try:
@@ -67,11 +68,3 @@ class EventBus:
             self._subscribers.pop(token, None)
 
         return unsubscribe
-
-    def since(self, seq: int) -> list[Event] | None:
-        """Events after ``seq`` if all are still buffered, else ``None`` (send a snapshot)."""
-        if seq >= self._seq:
-            return []
-        if not self._buffer or self._buffer[0].seq > seq + 1:
-            return None
-        return [event for event in self._buffer if event.seq > seq]
