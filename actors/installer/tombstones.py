@@ -1,4 +1,5 @@
-"""Ids the user uninstalled, kept so nothing brings them back; cleared by a later install."""
+"""Ids the user uninstalled, kept for the reconciler to come (so it does not bring them back);
+cleared by a later install."""
 
 from __future__ import annotations
 
