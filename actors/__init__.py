@@ -1,1 +1,1 @@
-"""The domain of Plugvisor: its actors (config store, state, queue, history) and the installer."""
+"""The domain: its actors (config store, state, catalog, queue, history) and the installer."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from actors.errors import ErrorCode, PlugvisorError
+from actors.errors import PlugvisorError
 from actors.health_reasons import GetHealthReasons, HealthReason
 from actors.installer import InstalledRecord, Installer, Registry, RegistryEntry, RegistrySnapshot
 from actors.installer.compat import compare_versions
@@ -20,13 +20,7 @@ from actors.state.messages import GetAllStates
 from actors.timeutil import now_iso
 from supervision import Actor, ActorRef, handles
 
-from .messages import (
-    ListInstalled,
-    ListStore,
-    LookupRegistry,
-    RefreshRegistry,
-    ResolveRegistryEntry,
-)
+from .messages import ListInstalled, ListStore, RefreshRegistry, ResolveRegistryEntry
 
 log = structlog.get_logger(__name__)
 
@@ -119,18 +113,6 @@ class Catalog(Actor):
             return await self._registry.resolve(msg.plugin_id)
         finally:
             self._observe()
-
-    @handles(LookupRegistry)
-    async def lookup(self, msg: LookupRegistry) -> dict[str, Any] | None:
-        try:
-            entry = await self._registry.resolve(msg.plugin_id)
-        except PlugvisorError as exc:
-            if exc.code is ErrorCode.PLUGIN_NOT_FOUND:
-                return None
-            raise
-        finally:
-            self._observe()
-        return _public_entry(entry)
 
     @handles(RefreshRegistry)
     async def refresh(self, msg: RefreshRegistry) -> dict[str, Any]:

@@ -6,15 +6,6 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class LookupRegistry:
-    """-> the registry entry (a dict) for ``plugin_id`` (exact id, then plugin_path), or None.
-
-    Sees what the registry says now, as :class:`ResolveRegistryEntry` does."""
-
-    plugin_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class ResolveRegistryEntry:
     """-> the ``RegistryEntry`` the registry has now for ``plugin_id`` (exact id, then the
     last segment of plugin_path), after a cheap check that the copy is current.

@@ -324,7 +324,8 @@ class ConfigStore(Actor):
         )
 
     def _report(self, items: list[Item], backup_id: str | None, seconds: float) -> None:
-        """One event per save on topic ``config`` (failures too), for history and the feed."""
+        """One event per save on topic ``config`` (failures too): the history records it and
+        the state follows it."""
         generation = self._live().generation
         for item in items:
             event = item.event(item.generation if item.error is None else generation)

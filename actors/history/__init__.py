@@ -2,9 +2,6 @@
 
 from actors.history.actor import HistoryActor
 from actors.history.messages import (
-    FindOperation,
-    GetHistoryStats,
-    NoteOperation,
     QueryHistory,
     RecordConfigEvent,
     RecordOperation,
@@ -12,12 +9,9 @@ from actors.history.messages import (
 from actors.history.store import HistoryLimits, HistoryPage
 
 __all__ = [
-    "FindOperation",
-    "GetHistoryStats",
     "HistoryActor",
     "HistoryLimits",
     "HistoryPage",
-    "NoteOperation",
     "QueryHistory",
     "RecordConfigEvent",
     "RecordOperation",

@@ -19,9 +19,6 @@ from actors.events import Event, EventBus
 from actors.fsio import Syncer, storage_error
 from actors.health_reasons import GetHealthReasons, HealthReason
 from actors.history.messages import (
-    FindOperation,
-    GetHistoryStats,
-    NoteOperation,
     QueryHistory,
     RecordConfigEvent,
     RecordOperation,
@@ -40,7 +37,13 @@ from supervision import Actor, Envelope, SupervisionError, handles
 
 log = structlog.get_logger(__name__, actor="history")
 
-_BATCHED = (RecordOperation, RecordConfigEvent)  # NoteOperation is a RecordOperation
+_BATCHED = (RecordOperation, RecordConfigEvent)
+
+
+def _batchable(message: Any) -> bool:
+    """Written together with the record in hand; a RecordOperationOnce waits for its own
+    look-up (drained into a batch, it would be written again)."""
+    return isinstance(message, _BATCHED) and not isinstance(message, RecordOperationOnce)
 
 
 @dataclass(slots=True)
@@ -69,7 +72,6 @@ class HistoryActor(Actor):
         self._bus = bus
         self._batch_limit = batch_limit
         self._flush_window_s = flush_window_s
-        self._written = self._batches = self._dropped = 0
         self._write_failure: HealthReason | None = None
 
     async def started(self) -> None:
@@ -93,16 +95,15 @@ class HistoryActor(Actor):
         try:
             ref.tell_nowait(RecordConfigEvent(dict(event.data)))
         except SupervisionError as exc:  # full or stopped: never block the publisher
-            self._dropped += 1
             log.error("history_event_dropped", seq=event.seq, reason=type(exc).__name__)
 
     # -- writing ---------------------------------------------------------------------------
 
-    @handles(RecordOperation, NoteOperation, RecordConfigEvent)
+    @handles(RecordOperation, RecordConfigEvent)
     async def record(self, msg: Any) -> dict[str, Any] | None:
         if self._flush_window_s:
             await asyncio.sleep(self._flush_window_s)
-        drained = self.drain(lambda m: isinstance(m, _BATCHED), self._batch_limit - 1)
+        drained = self.drain(_batchable, self._batch_limit - 1)
         batch = [_Pending(msg, None)] + [_Pending(e.message, e) for e in drained]
         for pending in batch:
             self._prepare(pending)
@@ -156,8 +157,6 @@ class HistoryActor(Actor):
             )
             log.error("history_write_failed", records=len(batch), error=error.message)
             return
-        self._written += len(batch)
-        self._batches += 1
         self._write_failure = None
 
     def _settle(self, pending: _Pending) -> None:
@@ -166,7 +165,6 @@ class HistoryActor(Actor):
             if envelope is not None and envelope.is_ask:
                 envelope.fail(pending.error)
             else:
-                self._dropped += 1
                 log.error(
                     "history_record_dropped",
                     message_type=type(pending.message).__name__,
@@ -197,23 +195,6 @@ class HistoryActor(Actor):
             before=msg.before,
         )
         return await asyncio.to_thread(self._store.query, query)
-
-    @handles(FindOperation)
-    async def find(self, msg: FindOperation) -> dict[str, Any] | None:
-        operation_id = validate_operation_id(msg.operation_id)
-        return await asyncio.to_thread(self._store.find, operation_id)
-
-    @handles(GetHistoryStats)
-    def stats(self, msg: GetHistoryStats) -> dict[str, Any]:
-        segments = self._store.segments
-        return {
-            "files": len(segments),
-            "total_bytes": self._store.total_bytes,
-            "newest_file": segments[-1].path.name if segments else None,
-            "records_written": self._written,
-            "batches_written": self._batches,
-            "dropped": self._dropped,
-        }
 
     @handles(GetHealthReasons)
     def health_reasons(self, msg: GetHealthReasons) -> list[HealthReason]:

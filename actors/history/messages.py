@@ -48,11 +48,6 @@ class RecordOperation:
 
 
 @dataclass(frozen=True, slots=True)
-class NoteOperation(RecordOperation):
-    """Tell: the same append, unanswered; a bad record or failed write is logged, not raised."""
-
-
-@dataclass(frozen=True, slots=True)
 class RecordOperationOnce(RecordOperation):
     """Ask: the same append, unless the history already holds this operation with this status.
 
@@ -83,15 +78,3 @@ class QueryHistory:
     status: str | None = None
     limit: int = DEFAULT_LIMIT
     before: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FindOperation:
-    """Ask -> the newest record of this operation id, or ``None``."""
-
-    operation_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class GetHistoryStats:
-    """Ask -> ``{files, total_bytes, newest_file, records_written, batches_written, dropped}``."""

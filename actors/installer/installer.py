@@ -108,12 +108,6 @@ class Installer:
         """The plugin whose installed copy ``operation_id`` landed (its install record says so)."""
         return await run_blocking(self._inventory.landed_by, operation_id)
 
-    async def is_tombstoned(self, plugin_id: str) -> bool:
-        return await run_blocking(self._tombstones.contains, validate_plugin_id(plugin_id))
-
-    async def tombstoned_ids(self) -> list[str]:
-        return sorted(await run_blocking(self._tombstones.all))
-
     async def recover(self) -> RecoveryReport:
         """Undo or finish what a crash interrupted and empty tmp/. Call before any operation."""
         if self._active:

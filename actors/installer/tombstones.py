@@ -1,4 +1,5 @@
-"""Ids the user uninstalled, kept so nothing brings them back; cleared by a later install."""
+"""Ids the user uninstalled, kept for the reconciler to come (so it does not bring them back);
+cleared by a later install."""
 
 from __future__ import annotations
 
@@ -69,10 +70,6 @@ class Tombstones:
     def contains(self, plugin_id: str) -> bool:
         with self._lock:
             return plugin_id in self._loaded()
-
-    def all(self) -> dict[str, str]:
-        with self._lock:
-            return dict(self._loaded())
 
     def set(self, plugin_id: str, present: bool) -> None:
         """Add or clear ``plugin_id``; writes (atomically, durably) only when it changes."""

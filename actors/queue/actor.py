@@ -2,9 +2,9 @@
 
 Each running operation is a :class:`Run` in a task owned by the actor. Every status change
 is journaled before it is announced, so after a crash the operations the process died
-under are found and marked ``interrupted``. A journal that cannot be written (a full
-disk) refuses new operations with a clear error and is reported in the health reasons;
-operations already running still end, in memory.
+under are found and settled: finished if their files had landed, else ``interrupted``.
+A journal that cannot be written (a full disk) refuses new operations with a clear error
+and is reported in the health reasons; operations already running still end, in memory.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from tests.walls import (
     sources,
 )
 
+# The config store tells a lost config from a first start by signs the device was used.
+EVIDENCE = "looks (read only) for signs of use, to tell a lost config from a first start"
 RULES = {
     "config_dir": FolderRule("config_store", {}),
     "plugins_dir": FolderRule(
@@ -28,21 +30,15 @@ RULES = {
     ),
     "state_dir": FolderRule(
         "state",
-        {
-            "config_store": "looks (read only) for signs the device was used, to tell a lost config from a first start"
-        },
+        {"config_store": EVIDENCE},
     ),
     "history_dir": FolderRule(
         "history",
-        {
-            "config_store": "looks (read only) for signs the device was used, to tell a lost config from a first start"
-        },
+        {"config_store": EVIDENCE},
     ),
     "journal_dir": FolderRule(
         "queue",
-        {
-            "config_store": "looks (read only) for signs the device was used, to tell a lost config from a first start"
-        },
+        {"config_store": EVIDENCE},
     ),
     "tmp_dir": FolderRule("installer", {}),  # staging, on the same filesystem as plugins/
     "cache_dir": FolderRule("catalog", {}),  # the registry's last copy

@@ -51,13 +51,6 @@ class Journal:
             self._waiters.remove(waiter)
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
-    """Wait until ``predicate()`` holds, checking every few milliseconds; bounded."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.005)
-
-
 @dataclass(frozen=True, slots=True)
 class Echo:
     value: Any

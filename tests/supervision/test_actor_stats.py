@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 
-from supervision_testkit import Block, Echo, Fail, Note, Worker, eventually, worker
+from supervision_testkit import Block, Echo, Fail, Note, Worker, worker
 
 from supervision import ActorStats, ChildSpec, Restart
+from tests.polling import wait_until
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -39,7 +40,7 @@ async def test_stats_values(tree, journal) -> None:
         assert stats["root/b"].processed == 0
         made[0].release.set()
         await journal.wait_for("b1:z")
-        await eventually(lambda: sup.stats()[1].mailbox_depth == 0)
+        await wait_until(lambda: sup.stats()[1].mailbox_depth == 0, what="an empty mailbox")
     b_stats = sup.stats()[1]
     assert (b_stats.status, b_stats.restarts, b_stats.last_error) == (
         "running",
@@ -80,11 +81,13 @@ async def test_unhealthy_while_a_permanent_child_restarts(tree, journal) -> None
     await sup.start()
     async with asyncio.timeout(10):
         await sup.ref("p").tell(Fail())
-        await eventually(lambda: sup.stats()[0].last_error == "OSError: not yet")
+        await wait_until(
+            lambda: sup.stats()[0].last_error == "OSError: not yet", what="the last error"
+        )
         assert sup.stats()[0].status == "restarting"
         assert not sup.healthy
         gate.set()
-        await eventually(lambda: sup.healthy)
+        await wait_until(lambda: sup.healthy, what="a healthy tree")
         await sup.ref("t").tell(Fail())  # a transient child restarting does not count
         await journal.wait_for("start:t", times=2)
     assert sup.healthy

@@ -7,9 +7,8 @@ import collections
 import random
 from dataclasses import dataclass
 
-from supervision_testkit import eventually
-
 from supervision import Actor, ActorCrashed, ChildSpec, handles
+from tests.polling import wait_until
 
 ACTORS = 4
 CLIENTS = 50
@@ -111,7 +110,7 @@ async def test_every_ask_answered_under_random_crashes(tree) -> None:
         await asyncio.gather(*(client(steps) for steps in plan))
         for ref in refs:  # everything sent before is handled once these are answered
             assert await ref.ask(Compute(1), timeout=60) == 2
-        await eventually(lambda: sup.healthy)
+        await wait_until(lambda: sup.healthy, what="a healthy tree")
 
     assert sum(outcomes.values()) == CLIENTS * ASKS_PER_CLIENT
     stats = {s.name: s for s in sup.stats()}

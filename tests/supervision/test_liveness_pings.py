@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from supervision_testkit import Block, Echo, Worker, eventually
+from supervision_testkit import Block, Echo, Worker
 
 from supervision import ActorCrashed, ChildSpec
+from tests.polling import wait_until
 
 
 def counting_factory(journal, made: list[Worker]):
@@ -34,7 +35,7 @@ async def test_wedged_actor_is_restarted(tree, journal) -> None:
         with pytest.raises(ActorCrashed, match="crashed while handling Block") as caught:
             await stuck
         assert await queued == "behind"  # handled by the next incarnation
-        await eventually(lambda: sup.healthy)
+        await wait_until(lambda: sup.healthy, what="a healthy tree")
     assert "wedged" in str(caught.value)
     (stats,) = sup.stats()
     assert stats.restarts == 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from supervision_testkit import Echo, Fail, eventually, supervisor, worker
+from supervision_testkit import Echo, Fail, supervisor, worker
 
 from supervision import ActorStopped, ChildSpec, Supervisor
+from tests.polling import wait_until
 
 
 def plugins_tree(journal) -> Supervisor:
@@ -37,7 +38,7 @@ async def test_parent_restarts_a_nested_supervisor_that_gave_up(tree, journal) -
         await journal.wait_for("start:p1", times=2)
         await p1.tell(Fail("second"))  # past the nested limit: plugins gives up
         await journal.wait_for("start:p2", times=2)
-        await eventually(lambda: root.healthy)
+        await wait_until(lambda: root.healthy, what="a healthy root")
         assert await p1.ask(Echo("back")) == "back"
         with pytest.raises(ActorStopped, match="supervisor slot"):
             await root.ref("plugins").ask(Echo(1))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from supervision_testkit import Fail, eventually, worker
+from supervision_testkit import Fail, worker
 
 from supervision import ChildSpec, Restart, Strategy
+from tests.polling import wait_until
 
 
 async def test_temporary_child_dropped_on_sibling_restart(tree, journal) -> None:
@@ -48,7 +49,9 @@ async def test_temporary_crash_is_not_restarted(tree, journal) -> None:
     await sup.start()
     async with asyncio.timeout(10):
         await sup.ref("tmp").tell(Fail())
-        await eventually(lambda: [s.name for s in sup.stats()] == ["root/b"])
+        await wait_until(
+            lambda: [s.name for s in sup.stats()] == ["root/b"], what="only root/b left"
+        )
         await asyncio.sleep(0.05)  # room for a wrong restart to show up
     assert journal.entries == ["start:tmp", "start:b"]
     assert sup.healthy

@@ -7,10 +7,11 @@ import socket
 from pathlib import Path
 
 import pytest
-from supervision_testkit import Block, Worker, eventually
+from supervision_testkit import Block, Worker
 
 from supervision import ChildSpec
 from supervision.systemd import Notifier
+from tests.polling import wait_until
 
 
 async def test_pings_withheld_while_actor_is_wedged(tree, journal, tmp_path: Path) -> None:
@@ -45,7 +46,7 @@ async def test_pings_withheld_while_actor_is_wedged(tree, journal, tmp_path: Pat
                 for _ in range(3):
                     assert await loop.sock_recv(sock, 64) == b"WATCHDOG=1"
                 await sup.ref("w").tell(Block())
-                await eventually(lambda: not sup.healthy)  # the wedge was detected
+                await wait_until(lambda: not sup.healthy, what="the wedge detected")
                 while True:  # throw away what was sent before
                     try:
                         sock.recv(64)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from supervision_testkit import eventually
-
 from supervision import Actor, ChildSpec, handles
+from tests.polling import wait_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,11 @@ async def test_wedged_actor_with_slow_cleanup_is_restarted(tree) -> None:
     ref = sup.ref("slow")
     ref.tell_nowait(Wedge())
     async with asyncio.timeout(20):
-        await eventually(lambda: sup.stats()[0].restarts == 1 and sup.healthy, timeout=15)
+        await wait_until(
+            lambda: sup.stats()[0].restarts == 1 and sup.healthy,
+            what="one restart and a healthy tree",
+            timeout=15,
+        )
         assert await ref.ask(Hello(), timeout=5) == "hello"
     assert log[0] == "cleaned"
     assert "late task ran" not in log

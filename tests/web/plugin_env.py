@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from tests.actors.installer.installer_helpers import (
     registry_entry,
     write_registry,
 )
+from tests.polling import wait_until
 from web.app import create_app
 from web.connection_limits import ConnectionLimits, derive_limits
 from web.feed_session import FeedOptions
@@ -112,13 +112,15 @@ class RunningApi:
 
     async def wait_operation(self, operation_id: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll the operation over HTTP until it ends (bounded in time)."""
-        async with asyncio.timeout(timeout):
-            while True:
-                status, body = await self.get(f"/api/v3/plugins/operation/{operation_id}")
-                assert status == 200, body
-                if body["data"]["status"] not in ("pending", "running"):
-                    return body["data"]
-                await asyncio.sleep(0.02)
+
+        async def finished() -> dict[str, Any] | None:
+            status, body = await self.get(f"/api/v3/plugins/operation/{operation_id}")
+            assert status == 200, body
+            return None if body["data"]["status"] in ("pending", "running") else body["data"]
+
+        return await wait_until(
+            finished, what=f"operation {operation_id} to end", timeout=timeout, interval=0.02
+        )
 
 
 async def running(settings: Settings) -> AsyncIterator[RunningApi]:

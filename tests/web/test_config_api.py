@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import Any
 
@@ -13,6 +14,7 @@ from actors.system import System
 from tests.conftest import FIXTURES
 
 MASK = "\u2022" * 8
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 HELLO_DEFAULTS = {
     "enabled": True,
     "message": "Hello, World!",
@@ -199,11 +201,18 @@ async def test_get_with_bad_or_unknown_plugin_id(client: TestClient) -> None:
 async def test_get_plugin_schema(client: TestClient) -> None:
     response = await client.get("/api/v3/plugins/schema", params={"plugin_id": "hello-world"})
     assert response.status == 200
-    schema = (await response.json())["data"]
-    expected = orjson.loads((FIXTURES / "hello-world" / "config_schema.json").read_bytes())
-    assert schema["properties"]["message"] == expected["properties"]["message"]
-    assert schema["properties"]["live_priority"] == {"type": "boolean", "default": False}
-    assert schema["required"] == []
+    fixture = orjson.loads((FIXTURES / "hello-world" / "config_schema.json").read_bytes())
+    # The core properties the plugin lacks are added (its own display_duration wins), and
+    # none of them is required.
+    core = {
+        "live_priority": {"type": "boolean", "default": False},
+        "skin": {"type": ["string", "object", "null"]},
+        "skin_options": {"type": "object"},
+    }
+    assert await response.json() == {
+        "status": "success",
+        "data": {**fixture, "properties": {**fixture["properties"], **core}, "required": []},
+    }
 
 
 async def test_main_config_round_trip(client: TestClient, running_system: System) -> None:
@@ -225,10 +234,21 @@ async def test_main_config_round_trip(client: TestClient, running_system: System
     )
     assert response.status == 200
     payload = await response.json()
-    assert payload["message"] == "Configuration saved successfully"
-    assert payload["data"]["config"]["timezone"] == "Europe/Paris"
-    assert payload["data"]["config"]["plugin_system"]["github_token"] == MASK
-    assert payload["data"]["config"]["display"] == main["display"]  # deep merge kept it
+    backup_id = payload["data"]["backup_id"]
+    assert re.fullmatch(r"\d+-1", backup_id)  # generation 1 was set aside
+    assert payload == {
+        "status": "success",
+        "data": {
+            "config": {  # deep merged: every other key kept as it was
+                **main,
+                "timezone": "Europe/Paris",
+                "plugin_system": {**main["plugin_system"], "github_token": MASK},
+            },
+            "generation": 2,
+            "backup_id": backup_id,
+        },
+        "message": "Configuration saved successfully",
+    }
     assert b"ghp_x" not in (running_system.paths.config_dir / "config.json").read_bytes()
     again = await (await client.get("/api/v3/config/main")).json()
     assert again["data"]["plugin_system"]["github_token"] == MASK
@@ -237,25 +257,35 @@ async def test_main_config_round_trip(client: TestClient, running_system: System
 async def test_main_config_unknown_key_is_refused(client: TestClient) -> None:
     response = await client.post("/api/v3/config/main", json={"hello-world": {}, "timezone": 3})
     assert response.status == 400
-    body = await response.json()
-    assert body["error_code"] == "CONFIG_VALIDATION_FAILED"
-    assert body["context"] == {
-        "validation_errors": [
-            {"path": "/hello-world", "message": "is not an allowed key"},
-            {"path": "/timezone", "message": "must be a string"},
-        ]
+    assert await response.json() == {
+        "status": "error",
+        "error_code": "CONFIG_VALIDATION_FAILED",
+        "error_category": "configuration",
+        "message": "Configuration validation failed",
+        "details": "/hello-world: is not an allowed key; /timezone: must be a string",
+        "context": {
+            "validation_errors": [
+                {"path": "/hello-world", "message": "is not an allowed key"},
+                {"path": "/timezone", "message": "must be a string"},
+            ]
+        },
+        "suggested_fixes": ["Correct the fields listed in context.validation_errors"],
     }
 
 
 async def test_schedule_round_trip_and_errors(client: TestClient) -> None:
     read = await client.get("/api/v3/config/schedule")
     assert read.status == 200
-    default = (await read.json())["data"]
-    assert {k: default[k] for k in ("enabled", "mode", "start_time", "end_time")} == {
-        "enabled": False,
-        "mode": "global",
-        "start_time": "07:00",
-        "end_time": "23:00",
+    every_day = {day: {"enabled": True} for day in DAYS}
+    assert await read.json() == {
+        "status": "success",
+        "data": {
+            "enabled": False,
+            "mode": "global",
+            "start_time": "07:00",
+            "end_time": "23:00",
+            "days": every_day,
+        },
     }
     body = {
         "enabled": True,
@@ -267,10 +297,16 @@ async def test_schedule_round_trip_and_errors(client: TestClient) -> None:
     saved = await client.post("/api/v3/config/schedule", json=body)
     assert saved.status == 200
     payload = await saved.json()
-    assert payload["message"] == "Schedule configuration saved successfully"
-    assert payload["data"]["schedule"]["days"]["tuesday"] == {
-        "enabled": True,
-        "start_time": "09:30",
+    backup_id = payload["data"]["backup_id"]
+    assert re.fullmatch(r"\d+-1", backup_id)
+    assert payload == {
+        "status": "success",
+        "data": {
+            "schedule": {**body, "days": {**every_day, **body["days"]}},  # missing days: defaults
+            "generation": 2,
+            "backup_id": backup_id,
+        },
+        "message": "Schedule configuration saved successfully",
     }
     wrong_type = await client.post("/api/v3/config/schedule", json={**body, "enabled": "true"})
     assert wrong_type.status == 400
@@ -284,6 +320,13 @@ async def test_schedule_round_trip_and_errors(client: TestClient) -> None:
     whole = {"enabled": True, "mode": "global", "start_time": "7:5", "end_time": "23:00"}
     bad_time = await client.post("/api/v3/config/schedule", json=whole)
     assert bad_time.status == 400
-    assert (await bad_time.json())["context"]["validation_errors"] == [
-        {"path": "/start_time", "message": "must match the pattern ^([01][0-9]|2[0-3]):[0-5][0-9]$"}
-    ]
+    pattern = "must match the pattern ^([01][0-9]|2[0-3]):[0-5][0-9]$"
+    assert await bad_time.json() == {
+        "status": "error",
+        "error_code": "CONFIG_VALIDATION_FAILED",
+        "error_category": "configuration",
+        "message": "Configuration validation failed",
+        "details": f"/start_time: {pattern}",
+        "context": {"validation_errors": [{"path": "/start_time", "message": pattern}]},
+        "suggested_fixes": ["Correct the fields listed in context.validation_errors"],
+    }

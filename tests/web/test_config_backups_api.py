@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import io
-import os
+import re
 import shutil
-import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from actors.fsio import Syncer
 from actors.system import Settings, System, build_system
 from tests.conftest import FIXTURES
+from tests.small_disk import SmallDisk, small_disk
+from tests.web.payloads import A_TIME, error, invalid, stamped
 from web.app import create_app
+
+MALFORMED_ID = invalid("backup_id", "'backup_id' is not a backup id")
+TOO_LARGE = error(
+    "PAYLOAD_TOO_LARGE",
+    "system",
+    "Request body is larger than the limit of 1024 KiB",
+    {"limit_bytes": 1048576},
+)
 
 
 @pytest.fixture(autouse=True)
@@ -38,30 +44,38 @@ async def clock_x(client: TestClient) -> int:
     return (await response.json())["data"]["position_x"]
 
 
-async def test_list_and_restore_by_id(client: TestClient) -> None:
+async def test_list_and_restore_by_id(client: TestClient, running_system: System) -> None:
     made = [await save_clock(client, x) for x in range(1, 8)]
     response = await client.get("/api/v3/config/backups")
     assert response.status == 200
-    listed = (await response.json())["data"]
-    assert [b["backup_id"] for b in listed] == made[::-1][:5]
-    assert all(set(b) == {"backup_id", "created_at", "size", "valid"} for b in listed)
-    assert all(b["valid"] is True and b["created_at"].endswith("Z") for b in listed), listed
+    listed = await response.json()
+    backups = running_system.paths.config_dir / "backups"
+    assert {**listed, "data": [stamped(b, "created_at") for b in listed["data"]]} == {
+        "status": "success",
+        "data": [
+            {
+                "backup_id": backup_id,
+                "created_at": A_TIME,
+                "size": (backups / f"{backup_id}.json").stat().st_size,
+                "valid": True,
+            }
+            for backup_id in made[::-1][:5]  # the newest five are kept
+        ],
+    }
     target = made[3]  # the state before the 4th save: position_x == 3
     restored = await client.post(f"/api/v3/config/backups/{target}/restore")
     assert restored.status == 200
     payload = await restored.json()
+    pre_restore = payload["data"]["backup_id"]
+    assert re.fullmatch(r"\d+-8", pre_restore)  # the 7 saves made generation 8
     assert payload == {
         "status": "success",
-        "data": {
-            "restored_backup_id": target,
-            "generation": payload["data"]["generation"],
-            "backup_id": payload["data"]["backup_id"],
-        },
+        "data": {"restored_backup_id": target, "generation": 9, "backup_id": pre_restore},
         "message": f"Configuration restored from backup {target}",
     }
     assert await clock_x(client) == 3
     newest = (await (await client.get("/api/v3/config/backups")).json())["data"][0]
-    assert newest["backup_id"] == payload["data"]["backup_id"]  # the pre-restore state is kept
+    assert newest["backup_id"] == pre_restore  # the pre-restore state is kept
     await client.post(f"/api/v3/config/backups/{newest['backup_id']}/restore")
     assert await clock_x(client) == 7
 
@@ -78,7 +92,7 @@ async def test_restore_unknown_or_malformed_backup(client: TestClient) -> None:
     }
     malformed = await client.post("/api/v3/config/backups/..%2Fconfig/restore")
     assert malformed.status == 400
-    assert (await malformed.json())["context"] == {"field": "backup_id"}
+    assert await malformed.json() == MALFORMED_ID
 
 
 async def test_body_over_one_mebibyte_is_413(client: TestClient, running_system: System) -> None:
@@ -86,73 +100,38 @@ async def test_body_over_one_mebibyte_is_413(client: TestClient, running_system:
     huge = {"plugin_id": "clock-simple", "config": {"x": "a" * (1024 * 1024)}}
     response = await client.post("/api/v3/plugins/config", data=io.BytesIO(orjson.dumps(huge)))
     assert response.status == 413
-    body = await response.json()
-    assert (body["error_code"], body["error_category"]) == ("PAYLOAD_TOO_LARGE", "system")
+    assert await response.json() == TOO_LARGE
     raw = b'{"timezone": "' + b"x" * 2**20 + b'"}'
     main = await client.post("/api/v3/config/main", data=io.BytesIO(raw))
     assert main.status == 413
+    assert await main.json() == TOO_LARGE
     assert (running_system.paths.config_dir / "config.json").read_bytes() == before
-
-
-@contextlib.contextmanager
-def small_disk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
-    """A 512 KiB tmpfs when we may mount one; else every fsync reports ENOSPC once 'filled'."""
-    folder.mkdir()
-    mounted = (
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(folder)],
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
-
-    def fill() -> None:
-        if mounted:
-            fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-            try:
-                with contextlib.suppress(OSError):
-                    while os.write(fd, b"\0" * 4096):
-                        pass
-            finally:
-                os.close(fd)
-        else:
-
-            def no_space(self: Syncer, fd: int) -> None:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-            monkeypatch.setattr(Syncer, "fsync", no_space)
-
-    try:
-        yield fill
-    finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @pytest.fixture
 async def disk_client(
-    tmp_path: Path, with_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[TestClient, System, Callable[[], None]]]:
-    with small_disk(tmp_path / "small", monkeypatch) as fill:
+    tmp_path: Path, with_settings: Callable[..., Settings]
+) -> AsyncIterator[tuple[TestClient, System, SmallDisk]]:
+    """A system whose data dir is on a real 512 KiB tmpfs (skipped where none can be mounted)."""
+    with small_disk(tmp_path / "small") as disk:
         system = build_system(with_settings(data_dir=tmp_path / "small" / "data"))
         shutil.copytree(FIXTURES / "clock-simple", system.paths.plugins_dir / "clock-simple")
         await system.tree.start()
         try:
             async with TestClient(TestServer(create_app(system), host="127.0.0.1")) as client:
-                yield client, system, fill
+                yield client, system, disk
         finally:
             await system.tree.stop()
 
 
 async def test_full_disk_is_507_and_the_previous_config_stays(
-    disk_client: tuple[TestClient, System, Callable[[], None]],
+    disk_client: tuple[TestClient, System, SmallDisk],
 ) -> None:
-    client, system, fill = disk_client
+    client, system, disk = disk_client
     await save_clock(client, 5)
     config_dir = system.paths.config_dir
     before = {p.name: p.read_bytes() for p in config_dir.rglob("*") if p.is_file()}
-    fill()
+    disk.fill()
     body = {"plugin_id": "clock-simple", "config": {"position_x": 6}}
     response = await client.post("/api/v3/plugins/config", json=body)
     assert response.status == 507

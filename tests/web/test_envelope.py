@@ -24,10 +24,13 @@ async def test_unknown_path_is_enveloped_404(client: TestClient) -> None:
 async def test_wrong_method_is_enveloped_405(client: TestClient) -> None:
     response = await client.post("/healthz")
     assert response.status == 405
-    body = await response.json()
-    assert body["error_code"] == "METHOD_NOT_ALLOWED"
-    assert body["error_category"] == "system"
-    assert body["context"]["allowed_methods"] == ["GET", "HEAD"]
+    assert await response.json() == {
+        "status": "error",
+        "error_code": "METHOD_NOT_ALLOWED",
+        "error_category": "system",
+        "message": "Method not allowed on this resource",
+        "context": {"path": "/healthz", "allowed_methods": ["GET", "HEAD"]},
+    }
     assert response.headers["Allow"] == "GET, HEAD"
 
 

@@ -15,6 +15,7 @@ from actors.config_store import GetPluginConfig
 from actors.history.messages import QueryHistory
 from actors.queue.messages import GetOperation
 from actors.state.messages import RescanPlugins
+from tests.polling import wait_until
 from tests.web.plugin_env import RunningApi, make_env
 
 # Each message makes its actor's handler raise when told (not asked).
@@ -77,9 +78,7 @@ async def test_crashes_under_load_are_survived(tmp_path: Path) -> None:
                 )
         assert sum(status < 400 for status, _ in answers) >= REQUESTS * 0.9
 
-        async with asyncio.timeout(20):
-            while not api.system.tree.healthy:
-                await asyncio.sleep(0.01)
+        await wait_until(lambda: api.system.tree.healthy, what="a healthy tree", timeout=20)
         status, health = await api.get("/api/v3/supervisor/health")
         assert status == 200 and health["data"]["status"] == "ok", health["data"]
         restarts = {a["name"]: a["restarts"] for a in health["data"]["actors"]}

@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 
 from actors.system import Settings
+from tests.polling import wait_until
 from tests.test_run_exit import crashing_system
 from tests.web.plugin_env import RunningApi
 from web.app import create_app
@@ -56,12 +57,12 @@ async def test_unreachable_registry_is_a_degraded_reason_not_a_failure(
 ) -> None:
     offline = replace(settings, registry_url=str(tmp_path / "missing-registry.json"))
     async with RunningApi(offline) as api:
-        async with asyncio.timeout(10):
-            while True:
-                status, data = await health(api)
-                if data["reasons"]:
-                    break
-                await asyncio.sleep(0.02)
+
+        async def with_a_reason() -> tuple[int, dict] | None:
+            status, data = await health(api)
+            return (status, data) if data["reasons"] else None
+
+        status, data = await wait_until(with_a_reason, what="a health reason", interval=0.02)
         status_list, listing = await api.get("/api/v3/plugins/store/list")
     assert status == 200
     assert data["status"] == "degraded"

@@ -16,7 +16,9 @@ from tests.actors.installer.installer_helpers import (
     processes_mentioning,
     registry_entry,
 )
+from tests.polling import wait_until
 from tests.supervisor_process import free_port, plugvisor_command, start_serving
+from tests.web.payloads import A_TIME, error, operation_stamped
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
 
 
@@ -40,12 +42,6 @@ def no_git_left(port: int) -> bool:
     return processes_mentioning(f"127.0.0.1:{port}") == []
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-
 async def test_hung_git_blocks_no_other_plugin_and_dies_on_cancel(
     env: PluginEnv, silent: SilentServer
 ) -> None:
@@ -59,8 +55,27 @@ async def test_hung_git_blocks_no_other_plugin_and_dies_on_cancel(
         hung_id = hung["data"]["operation_id"]
         status, body = await api.post(f"/api/v3/plugins/operation/{hung_id}/cancel")
         assert status == 200, body
-        assert body["data"]["status"] == "cancelled"
-        await wait_for(lambda: no_git_left(silent.port))
+        assert {**body, "data": operation_stamped(body["data"])} == {
+            "status": "success",
+            "data": {
+                "operation_id": hung_id,
+                "operation_type": "install",
+                "plugin_id": "hung",
+                "parameters": {},
+                "status": "cancelled",
+                "progress": 0.1,
+                "stage": "downloading",  # where the clone hung
+                "message": "Cancelled; its work was rolled back",
+                "error": None,
+                "result": None,
+                "created_at": A_TIME,
+                "started_at": A_TIME,
+                "completed_at": A_TIME,
+                "position": None,
+            },
+            "message": "Operation cancelled",
+        }
+        await wait_until(lambda: no_git_left(silent.port), what="no git process left")
         assert api.system is not None
         assert list(api.system.paths.tmp_dir.iterdir()) == []
         assert not (api.system.paths.plugins_dir / "hung").exists()
@@ -72,11 +87,34 @@ async def test_hung_git_ends_at_its_deadline(env: PluginEnv, silent: SilentServe
     async with RunningApi(env.settings(operation_deadline_s=1.0)) as api:
         status, body = await api.post("/api/v3/plugins/install?wait=true", {"plugin_id": "hung"})
         assert status == 504, body
-        assert body["error_code"] == "TIMEOUT"
         operation_id = body["context"]["operation_id"]
+        timed_out = {
+            "operation_id": operation_id,
+            "operation_type": "install",
+            "plugin_id": "hung",
+            "parameters": {},
+            "status": "timed_out",
+            "progress": 0.1,
+            "stage": "downloading",
+            "message": "Did not finish within 1 s; its work was rolled back",
+            "error": {"error_code": "TIMEOUT", "message": "Operation deadline exceeded"},
+            "result": None,
+            "created_at": A_TIME,
+            "started_at": A_TIME,
+            "completed_at": A_TIME,
+            "position": None,
+        }
+        operation = operation_stamped(body["context"]["operation"])
+        assert {**body, "context": {**body["context"], "operation": operation}} == error(
+            "TIMEOUT",
+            "network",
+            "Operation deadline exceeded",
+            {"operation_id": operation_id, "operation": timed_out},
+            suggested_fixes=["Try again in a moment"],
+        )
         record = await api.wait_operation(operation_id)
-        assert record["status"] == "timed_out"
-        await wait_for(lambda: no_git_left(silent.port))
+        assert operation_stamped(record) == timed_out
+        await wait_until(lambda: no_git_left(silent.port), what="no git process left")
         # The lane is free again: the next operation runs.
         status, body = await api.post("/api/v3/plugins/install?wait=true", {"plugin_id": "clock"})
         assert status == 200
@@ -87,10 +125,9 @@ async def test_operation_ids_answer_after_a_clean_restart(env: PluginEnv) -> Non
         _, body = await api.post("/api/v3/plugins/install?wait=true", {"plugin_id": "clock"})
         operation_id = body["data"]["operation_id"]
     async with RunningApi(env.settings()) as api:
-        status, body = await api.get(f"/api/v3/plugins/operation/{operation_id}")
+        status, after = await api.get(f"/api/v3/plugins/operation/{operation_id}")
         assert status == 200
-        assert body["data"]["status"] == "completed"
-        assert body["data"]["result"]["plugin_id"] == "clock"
+        assert after == {"status": "success", "data": body["data"]}  # the same, to the byte
         _, state = await api.get("/api/v3/plugins/state?plugin_id=clock")
         assert state["data"]["version"] == "1.0.0"
 

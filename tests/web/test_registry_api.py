@@ -22,6 +22,7 @@ from tests.actors.installer.installer_helpers import (
     zip_bytes,
 )
 from tests.supervisor_process import free_port
+from tests.web.payloads import A_TIME, stamped
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
 
 pytestmark = pytest.mark.timeout(90)
@@ -186,8 +187,21 @@ async def test_weather_lands_as_ledmatrix_weather_and_the_store_shows_it_install
         }
         assert installed == {"weather": "2.0.9"}
         status, listing = await api.get("/api/v3/plugins/store/list?query=forecast")
-        [weather] = listing["data"]["plugins"]
-        assert (weather["id"], weather["installed"]) == ("weather", True)
+        document = json.loads(Path(settings.registry_url).read_text())
+        [entry] = [e for e in document["plugins"] if e["id"] == "weather"]
+        registry = stamped(listing["data"]["registry"], "fetched_at")
+        assert {**listing, "data": {**listing["data"], "registry": registry}} == {
+            "status": "success",
+            "data": {
+                "plugins": [{**entry, "installed": True, "installed_version": "2.0.9"}],
+                "registry": {
+                    "available": True,
+                    "fetched_at": A_TIME,
+                    "stale": False,
+                    "error": None,
+                },
+            },
+        }
 
 
 async def test_an_installed_plugin_named_after_an_entrys_plugin_path_is_its_copy(

@@ -178,6 +178,12 @@ def registry_entry(plugin_id: str, repo: str, **extra: Any) -> dict[str, Any]:
     return entry
 
 
+def tombstoned(plugins_dir: Path) -> list[str]:
+    """The ids ``plugins/.tombstones.json`` holds on disk (where a later reader finds them)."""
+    path = plugins_dir / ".tombstones.json"
+    return sorted(json.loads(path.read_text())["uninstalled"]) if path.exists() else []
+
+
 def write_registry(path: Path, entries: list[dict[str, Any]]) -> Path:
     path.write_text(json.dumps({"version": "1.0.0", "plugins": entries}))
     return path

@@ -14,6 +14,7 @@ from installer_helpers import (
     plugin_files,
     registry_entry,
     snapshot,
+    tombstoned,
     write_registry,
     write_tree,
 )
@@ -129,7 +130,7 @@ async def test_a_committed_landing_is_finished_not_undone(data_paths, make_insta
         RecoveryAction("install", "done", "completed", "finished after the commit")
     ]
     assert (await installer.read_manifest("done"))["version"] == "1.0.0"
-    assert not await installer.is_tombstoned("done")
+    assert tombstoned(data_paths.plugins_dir) == []
     assert list(data_paths.tmp_dir.iterdir()) == []
 
 
@@ -165,7 +166,7 @@ async def test_an_interrupted_uninstall_is_undone(data_paths, make_installer, tm
         RecoveryAction("uninstall", "stays", "rolled_back", "previous copy restored")
     ]
     assert snapshot(data_paths.plugins_dir / "stays") == before
-    assert not await installer.is_tombstoned("stays")
+    assert tombstoned(data_paths.plugins_dir) == []
 
 
 async def test_recover_sweeps_debris_and_stale_temp_files(data_paths, make_installer, tmp_path):

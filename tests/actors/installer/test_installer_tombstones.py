@@ -35,7 +35,7 @@ def test_damaged_tombstones_are_set_aside_at_reload(
         "plugins you uninstalled: one still named in the configuration may be offered for "
         "reinstallation by reconciliation"
     )
-    assert tombstones.all() == {}
+    assert not tombstones.contains("clock")
     tombstones.set("clock", True)  # and they work again
     assert Tombstones(data_paths.plugins_dir).contains("clock")
     assert len(damage.reasons()) == 1
