@@ -27,7 +27,7 @@ from .executor import Executor
 from .journal import Journal
 from .messages import ActiveLanes, CancelOperation, Enqueue, GetOperation, ListOperations
 from .records import OPERATION_TYPES, Operation
-from .runner import Outcome, Run
+from .runner import Outcome, Run, commit_failed
 
 log = structlog.get_logger(__name__)
 
@@ -96,14 +96,21 @@ class OperationQueue(Actor):
         await self._maybe_compact()
 
     async def _settle(self, op: Operation) -> Operation:
+        """End one operation the last run died under (see :meth:`started`).
+
+        A refused config step (a full disk) ends it ``failed``, as the same refusal does
+        without a crash. Anything else (a sibling not answering) propagates: this incarnation
+        fails to start, and its restart settles again, since the journal still shows it active.
+        """
         result = None
         if op.started_at is not None:
             try:
                 result = await self._executor.settle(op)
-            except PlugvisorError as exc:  # left for the next start, or a reconciliation
-                log.error(
-                    "operation_settle_failed", operation_id=op.operation_id, error=exc.message
-                )
+            except PlugvisorError as exc:
+                outcome = commit_failed(op.operation_id, exc.message)
+                op.status, op.message, op.error = outcome.status, outcome.message, outcome.error
+                op.completed_at = now_iso()
+                return op
         op.completed_at = now_iso()
         if result is not None:
             op.status, op.stage, op.progress = "completed", "done", 1.0
@@ -123,7 +130,7 @@ class OperationQueue(Actor):
 
     async def stopping(self) -> None:
         # Running work is cancelled with the actor; the journal still says "running", so
-        # the next start marks it interrupted and the installer's recovery cleans it up.
+        # the next start settles it (see started()).
         self._stopping = True
 
     # --- handlers --------------------------------------------------------------------

@@ -153,9 +153,14 @@ class Run:
         return Outcome("failed", message, error=_error(ErrorCode.UNKNOWN_ERROR, message))
 
     def _commit_failed(self, reason: str) -> Outcome:
-        message = (
-            "The plugin's files were changed, but recording the change failed "
-            f"({reason}); reconciliation will bring config and state in line"
-        )
-        log.error("operation_commit_failed", operation_id=self.op.operation_id, reason=reason)
-        return Outcome("failed", message, error=_error(ErrorCode.SYSTEM_ERROR, message))
+        return commit_failed(self.op.operation_id, reason)
+
+
+def commit_failed(operation_id: str, reason: str) -> Outcome:
+    """The outcome of an operation whose files changed but whose config step was refused."""
+    message = (
+        "The plugin's files were changed, but recording the change failed "
+        f"({reason}); reconciliation will bring config and state in line"
+    )
+    log.error("operation_commit_failed", operation_id=operation_id, reason=reason)
+    return Outcome("failed", message, error=_error(ErrorCode.SYSTEM_ERROR, message))

@@ -87,6 +87,7 @@ async def test_sigkill_at_random_moments_never_splits_the_truth(tmp_path: Path) 
     # plugin -> setting -> the values the config may hold: the last answered one, plus any
     # sent after it whose answer the kill cut off (it may or may not have landed)
     expected: dict[str, dict[str, set[Any]]] = {}
+    trail: list[tuple[int, str, Any, Any]] = []  # (round, plugin, body, answer): for a failure
     versions = dict.fromkeys(PLUGINS, 0)
     kinds: list[str] = []
     process = await start_serving(command)
@@ -115,6 +116,8 @@ async def test_sigkill_at_random_moments_never_splits_the_truth(tmp_path: Path) 
                 if kind in ("install", "uninstall"):
                     expected.pop(plugin, None)  # a fresh section, or none
                 for body, answer in sent:
+                    shown = answer[0] if isinstance(answer, tuple) else type(answer).__name__
+                    trail.append((round_number, plugin, body, shown))
                     if isinstance(answer, tuple) and answer[0] == 202:
                         answered[answer[1]["operation_id"]] = answer[1]["status"]
                     settings = body.get("config") or (
@@ -132,7 +135,12 @@ async def test_sigkill_at_random_moments_never_splits_the_truth(tmp_path: Path) 
                 for name, settings in expected.items():
                     for key, values in settings.items():
                         if name in config:
-                            assert config[name].get(key) in values, (round_number, name, key)
+                            assert config[name].get(key) in values, (
+                                round_number,
+                                name,
+                                key,
+                                [t for t in trail if t[1] == name][-8:],
+                            )
                         if len(values) > 1 and name in config:  # settled: one value now
                             settings[key] = {config[name].get(key)}
     finally:

@@ -27,6 +27,7 @@ class GatedExecutor:
         self.hang: set[str] = set()
         self.recovered = 0
         self.settled: list[str] = []
+        self.refuse_settle: set[str] = set()  # operation ids whose config step is refused
         self.landed: dict[str, dict[str, Any]] = {}  # operation id -> result of a landed run
 
     async def recover(self) -> None:
@@ -34,6 +35,8 @@ class GatedExecutor:
 
     async def settle(self, op: Operation) -> dict[str, Any] | None:
         self.settled.append(op.operation_id)
+        if op.operation_id in self.refuse_settle:
+            raise PlugvisorError(ErrorCode.INSUFFICIENT_STORAGE, "No space left on the device")
         return self.landed.get(op.operation_id)
 
     def gate(self, plugin_id: str) -> asyncio.Event:

@@ -74,6 +74,31 @@ async def test_restart_rolls_forward_an_operation_whose_work_had_landed(tmp_path
         await second.stop()
 
 
+async def test_a_refused_config_step_at_restart_ends_the_operation_failed(
+    tmp_path: Path,
+) -> None:
+    first = Harness(tmp_path, QueueSettings())
+    queue = await first.start()
+    landed = await queue.ask(Enqueue("install", "clock"))
+    await wait_until(lambda: "install:clock" in first.executor.started, what="the install")
+    await first.stop()
+
+    second = Harness(tmp_path, QueueSettings())
+    second.executor.refuse_settle.add(landed["operation_id"])
+    queue = await second.start()
+    try:
+        record = await queue.ask(GetOperation(landed["operation_id"]))
+        message = (
+            "The plugin's files were changed, but recording the change failed (No space left "
+            "on the device); reconciliation will bring config and state in line"
+        )
+        assert (record["status"], record["message"]) == ("failed", message)
+        assert record["error"] == {"error_code": "SYSTEM_ERROR", "message": message}
+        assert await queue.ask(ListOperations()) == []
+    finally:
+        await second.stop()
+
+
 async def test_finished_records_are_kept_up_to_the_retention(tmp_path: Path) -> None:
     harness = Harness(tmp_path, QueueSettings(retention=4))
     queue = await harness.start()
