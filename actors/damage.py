@@ -26,14 +26,21 @@ REASON_CODE = "damaged_file_set_aside"
 _MAX_SAME_SECOND = 1000  # set-asides of one name within one second before giving up
 
 
-def unusable_file(path: Path) -> str | None:
-    """Why ``path`` cannot be read as a regular file, or None (also None when it is absent)."""
+def _examine(path: Path) -> os.stat_result | str | None:
+    """``path``'s status, why it cannot be examined, or None when it is absent."""
     try:
-        info = os.stat(path)
+        return os.stat(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         return f"cannot be examined ({exc.strerror})"
+
+
+def unusable_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a regular file, or None (also None when it is absent)."""
+    info = _examine(path)
+    if not isinstance(info, os.stat_result):
+        return info
     if stat.S_ISDIR(info.st_mode):
         return "is a folder where a file should be"
     if not stat.S_ISREG(info.st_mode):
@@ -45,12 +52,9 @@ def unusable_file(path: Path) -> str | None:
 
 def unusable_folder(path: Path) -> str | None:
     """Why ``path`` cannot serve as a folder, or None (also None when it is absent)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"cannot be examined ({exc.strerror})"
+    info = _examine(path)
+    if not isinstance(info, os.stat_result):
+        return info
     if not stat.S_ISDIR(info.st_mode):
         return "is a file where a folder should be"
     return None
