@@ -33,6 +33,11 @@ class Api:
             assert response.status == 200, await response.text()
             return (await response.json())["data"]
 
+    async def reason_codes(self) -> list[str]:
+        """Why the supervisor is not fine, for a failure's message (a 503 answers them too)."""
+        async with self.session.get(self.base + "/supervisor/health") as response:
+            return [reason["code"] for reason in (await response.json())["data"]["reasons"]]
+
     async def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
         async with self.session.post(self.base + path, json=body) as response:
             return response.status, (await response.json()).get("data")
@@ -132,6 +137,7 @@ async def test_sigkill_at_random_moments_never_splits_the_truth(tmp_path: Path) 
                 process = await start_serving(command)
                 await check_agreement(api, data_dir, answered)
                 config = config_on_disk(data_dir)
+                reasons = await api.reason_codes()
                 for name, settings in expected.items():
                     for key, values in settings.items():
                         if name in config:
@@ -140,6 +146,7 @@ async def test_sigkill_at_random_moments_never_splits_the_truth(tmp_path: Path) 
                                 name,
                                 key,
                                 [t for t in trail if t[1] == name][-8:],
+                                reasons,
                             )
                         if len(values) > 1 and name in config:  # settled: one value now
                             settings[key] = {config[name].get(key)}
