@@ -190,7 +190,11 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    watchdog = asyncio.create_task(notifier.run_watchdog(lambda: system.tree.healthy))
+    # No ping while the tree is failing or the health actor says unhealthy: systemd restarts us.
+    tracker = system.health_tracker
+    watchdog = asyncio.create_task(
+        notifier.run_watchdog(lambda: system.tree.healthy and tracker.ok_to_ping)
+    )
     tree_exit = asyncio.create_task(system.tree.wait_exit())
     stop_wait = asyncio.create_task(stop.wait())
     await asyncio.wait({tree_exit, stop_wait}, return_when=asyncio.FIRST_COMPLETED)

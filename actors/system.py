@@ -14,6 +14,8 @@ from actors.errors import PlugvisorError
 from actors.events import EventBus
 from actors.fsio import Syncer
 from actors.health import HealthActor
+from actors.health.checks import HealthSettings
+from actors.health.tracker import HealthTracker
 from actors.history.actor import HistoryActor
 from actors.history.messages import RecordOperationOnce
 from actors.history.store import HistoryLimits
@@ -61,6 +63,7 @@ class Settings:
     keepalive_timeout_s: float = 15.0
     max_connections: int = 0
     fsync_delay_s: float = 0.0  # benchmarks only: imitate an SD card's fsync latency
+    health: HealthSettings = field(default_factory=HealthSettings)
 
 
 @dataclass(slots=True)
@@ -80,6 +83,8 @@ class System:
     started_at: str = field(default_factory=now_iso)
     # Damaged files set aside since start (health reasons the web front end shows as well).
     damage: Damage = field(default_factory=Damage)
+    # The last supervisor health announced on the bus (the sd_notify watchdog consults it).
+    health_tracker: HealthTracker = field(default_factory=HealthTracker)
 
 
 def build_system(settings: Settings) -> System:
@@ -152,7 +157,19 @@ def build_system(settings: Settings) -> System:
 
     def health() -> HealthActor:
         sources = (system.config_store, system.state, system.history, system.catalog, system.queue)
-        return HealthActor(tree, sources, paths.root, probe_timeout_s=timeouts.probe, damage=damage)
+        return HealthActor(
+            tree,
+            sources,
+            paths.root,
+            probe_timeout_s=timeouts.probe,
+            damage=damage,
+            bus=bus,
+            queue=system.queue,
+            health_dir=paths.health_dir,
+            settings=settings.health,
+            deadline_s=settings.operation_deadline_s,
+            syncer=syncer,
+        )
 
     children = [
         ChildSpec("history", history),
@@ -198,4 +215,5 @@ def build_system(settings: Settings) -> System:
         damage=damage,
     )
     follow_events(bus, system.state)  # the state's view follows the config and the queue
+    system.health_tracker.follow(bus)
     return system

@@ -9,7 +9,7 @@ from web import keys
 from web.feed_session import FeedOptions
 from web.http import ARCHIVE_BODY_LIMIT
 from web.middleware import envelope_middleware
-from web.routes import config, feed, health, operations, plugins
+from web.routes import config, feed, health, operations, plugin_health, plugins
 
 
 def create_app(system: System, feed_options: FeedOptions | None = None) -> web.Application:
@@ -22,6 +22,7 @@ def create_app(system: System, feed_options: FeedOptions | None = None) -> web.A
     health.setup(app)
     config.setup(app)
     plugins.setup(app)
+    plugin_health.setup(app)
     operations.setup(app)
     feed.setup(app, feed_options)
     return app

@@ -67,7 +67,8 @@ def fold(
                 ops[data["operation_id"]] = data
             else:
                 ops.pop(data["operation_id"], None)
-        elif event.topic == "health" and "status" in data:
+        elif event.topic == "health" and "status" in data and data.get("kind") != "plugin":
+            # plugin health events are forwarded as events; the snapshot keeps the supervisor's
             health = {"status": data["status"], "reasons": data.get("reasons", [])}
     ordered = sorted(
         ops.values(),

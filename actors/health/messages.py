@@ -54,3 +54,37 @@ class SupervisorHealth:
     @property
     def checks(self) -> dict[str, Any]:
         return {"disk": self.disk.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPluginHealth:
+    """One run's outcome from the display runtime; answers the plugin's health summary.
+
+    Validated at the boundary (web/routes/plugin_health.py); the plugin is installed.
+    """
+
+    plugin_id: str
+    success: bool
+    error: str | None = None
+    duration_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetPluginHealth:
+    """-> the plugin's health summary (``unknown`` with no reports)."""
+
+    plugin_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetPluginsHealth:
+    """-> ``{plugin_id: summary}`` for each of ``plugin_ids`` (the installed plugins)."""
+
+    plugin_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResetPluginHealth:
+    """Close the plugin's circuit and clear its failure streak; answers the summary."""
+
+    plugin_id: str

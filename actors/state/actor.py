@@ -24,12 +24,13 @@ from actors.plugin_ids import is_valid_plugin_id, validate_plugin_id
 from actors.state.disk import DiskPlugin, scan_one, scan_plugins
 from actors.state.messages import (
     FollowConfig,
+    FollowHealth,
     FollowOperation,
     GetAllStates,
     GetState,
     RescanPlugins,
 )
-from actors.state.model import MAX_ERROR_CHARS, Observed, compose
+from actors.state.model import HEALTH, MAX_ERROR_CHARS, Observed, compose
 from actors.state.store import Loaded, StateFile
 from actors.timeutil import now_iso
 from supervision import Actor, ActorRef, handles
@@ -62,6 +63,7 @@ class StateActor(Actor):
         self._observed: dict[str, Observed] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._reasons: list[HealthReason] = []
+        self._health: dict[str, str] = {}  # followed from the health actor's events
 
     async def started(self) -> None:
         loaded = await asyncio.to_thread(self._file.load)
@@ -159,6 +161,14 @@ class StateActor(Actor):
             with contextlib.suppress(PlugvisorError):  # logged; never worth failing for
                 await self._save_observed()
 
+    @handles(FollowHealth)
+    def follow_health(self, msg: FollowHealth) -> None:
+        if not is_valid_plugin_id(msg.plugin_id) or msg.health not in HEALTH:
+            return
+        self._health[msg.plugin_id] = msg.health
+        if msg.plugin_id in self._disk:
+            self._refresh(msg.plugin_id, "health")
+
     @handles(RescanPlugins)
     async def rescan(self, msg: RescanPlugins) -> None:
         if msg.plugin_ids is None:
@@ -214,6 +224,7 @@ class StateActor(Actor):
             self._enabled.get(plugin_id),
             self._config_version.get(plugin_id, self._generation),
             self._observed.get(plugin_id, Observed()),
+            self._health.get(plugin_id, "unknown"),
         )
 
     def _refresh(self, plugin_id: str, change: str) -> None:

@@ -1,4 +1,4 @@
-"""Wiring: the state follows the config's and the queue's events from the bus, never missing one.
+"""Wiring: the state follows config, operation and plugin health events, never missing one.
 
 A full mailbox does not drop an event: the message waits in a task for room, and the config
 generation it carries keeps a late arrival from overwriting a newer value.
@@ -13,7 +13,7 @@ from typing import Any
 
 from actors.events import Event, EventBus
 from actors.queue.records import TERMINAL
-from actors.state.messages import FollowConfig, FollowOperation
+from actors.state.messages import FollowConfig, FollowHealth, FollowOperation
 from supervision import ActorRef, ActorStopped, MailboxFull
 
 
@@ -28,11 +28,16 @@ def message_for(event: Event) -> Any | None:
         return FollowConfig(data["generation"], data.get("plugin_id"), dict(enabled))
     if event.topic == "operation" and data.get("status") in TERMINAL:
         return FollowOperation(data)
+    if event.topic == "health" and data.get("kind") == "plugin":
+        status = (data.get("health") or {}).get("status")
+        if isinstance(data.get("plugin_id"), str) and isinstance(status, str):
+            return FollowHealth(data["plugin_id"], status)
     return None
 
 
 def follow_events(bus: EventBus, state: ActorRef) -> Callable[[], None]:
-    """Subscribe ``state`` to config and operation events; returns the unsubscriber."""
+    """Subscribe ``state`` to config, operation and plugin health events; returns the
+    unsubscriber."""
     waiting: set[asyncio.Task[None]] = set()
 
     async def deliver_later(message: Any) -> None:
@@ -52,4 +57,4 @@ def follow_events(bus: EventBus, state: ActorRef) -> Callable[[], None]:
         except ActorStopped:
             pass  # the tree is stopping; the next start rebuilds the view from disk and config
 
-    return bus.subscribe(on_event, topics=["config", "operation"])
+    return bus.subscribe(on_event, topics=["config", "operation", "health"])

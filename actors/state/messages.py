@@ -1,7 +1,7 @@
 """Messages of the state actor, the derived view of each installed plugin.
 
 States come back as dicts in the contract's shape; treat them as read-only. The view follows
-its homes: ``FollowConfig`` and ``FollowOperation`` arrive from the event bus (see
+its homes: ``FollowConfig``, ``FollowOperation`` and ``FollowHealth`` arrive from the event bus (see
 ``actors/state/follow.py``), ``RescanPlugins`` from the writer of plugins/. The actor also
 answers ``actors.health_reasons.GetHealthReasons``.
 """
@@ -45,3 +45,11 @@ class FollowOperation:
     """An operation reached its end: note it, and read the plugin's folder again."""
 
     record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowHealth:
+    """A plugin's health status changed (the health actor's ``health`` event of kind plugin)."""
+
+    plugin_id: str
+    health: str

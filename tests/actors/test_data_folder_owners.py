@@ -42,6 +42,7 @@ RULES = {
     ),
     "tmp_dir": FolderRule("installer", {}),  # staging, on the same filesystem as plugins/
     "cache_dir": FolderRule("catalog", {}),  # the registry's last copy
+    "health_dir": FolderRule("health", {}),  # plugin circuit breakers
 }
 SCANNED = ("actors", "web", "run.py")
 DECLARED_IN = "actors/paths.py"
