@@ -1,0 +1,222 @@
+"""Plugin health over a real server: breaker transitions with exact payloads, validation at the
+boundary, plugin health in /installed and /state, and a restart keeping the breakers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from actors.health.checks import HealthSettings
+from actors.system import Settings
+from tests.polling import wait_until
+from tests.web.plugin_env import RunningApi
+
+COOLDOWN_S = 0.4
+HEALTH = "/api/v3/plugins/health"
+ISO_LEN = len("2026-12-02T08:00:00.000Z")
+
+
+def with_plugin(settings: Settings, plugin_id: str = "clock") -> Settings:
+    """A plugin folder in plugins/ (as a copied-in plugin is found at start), fast breakers."""
+    folder = settings.data_dir / "plugins" / plugin_id
+    folder.mkdir(parents=True)
+    manifest = {
+        "id": plugin_id,
+        "name": "Clock",
+        "version": "1.0.0",
+        "class_name": "Clock",
+        "display_modes": ["clock"],
+    }
+    (folder / "manifest.json").write_bytes(orjson.dumps(manifest))
+    health = HealthSettings(check_interval_s=0.05, breaker_cooldown_s=COOLDOWN_S)
+    return replace(settings, health=health)
+
+
+def untimed(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary with its timestamps checked for shape and set to "T" (or kept None)."""
+    out = dict(summary)
+    for key in ("last_success_time", "last_failure_time"):
+        if out[key] is not None:
+            assert len(out[key]) == ISO_LEN and out[key].endswith("Z"), out[key]
+            out[key] = "T"
+    return out
+
+
+def expected(**changes: Any) -> dict[str, Any]:
+    base = {
+        "plugin_id": "clock",
+        "status": "unknown",
+        "circuit_state": "closed",
+        "consecutive_failures": 0,
+        "total_failures": 0,
+        "total_successes": 0,
+        "success_rate": None,
+        "last_success_time": None,
+        "last_failure_time": None,
+        "last_error": None,
+        "recovery_suggestions": [],
+    }
+    return {**base, **changes}
+
+
+OPEN_TIPS = [
+    "The plugin failed repeatedly and is paused; check its last error",
+    "Check the plugin's configuration and any API keys it needs",
+    "Update or reinstall the plugin, then reset its health",
+]
+
+
+async def report(api: RunningApi, body: Any, plugin_id: str = "clock") -> tuple[int, Any]:
+    return await api.post(f"{HEALTH}/{plugin_id}/report", body)
+
+
+async def plugin_view_health(api: RunningApi) -> tuple[str, str]:
+    _, state = await api.get("/api/v3/plugins/state?plugin_id=clock")
+    _, installed = await api.get("/api/v3/plugins/installed")
+    [entry] = installed["data"]["plugins"]
+    return state["data"]["health"], entry["health"]
+
+
+async def test_breaker_transitions_with_exact_payloads(settings: Settings) -> None:
+    async with RunningApi(with_plugin(settings)) as api:
+        assert await api.get(HEALTH) == (200, {"status": "success", "data": {"clock": expected()}})
+        assert await plugin_view_health(api) == ("unknown", "unknown")
+
+        status, body = await report(api, {"success": True, "duration_ms": 12.5})
+        assert status == 200
+        assert untimed(body["data"]) == expected(
+            status="healthy", total_successes=1, success_rate=1.0, last_success_time="T"
+        )
+        await wait_until(
+            lambda: _equals(plugin_view_health(api), ("healthy", "healthy")),
+            what="the state to follow the plugin's health",
+        )
+        for _ in range(2):
+            status, body = await report(api, {"success": False, "error": "HTTP 503"})
+        assert untimed(body["data"]) == expected(
+            status="degraded",
+            consecutive_failures=2,
+            total_failures=2,
+            total_successes=1,
+            success_rate=0.3333,
+            last_success_time="T",
+            last_failure_time="T",
+            last_error="HTTP 503",
+            recovery_suggestions=[
+                "The plugin fails now and then; check its last error and network access"
+            ],
+        )
+        status, body = await report(api, {"success": False, "error": "timed out"})
+        opened = expected(
+            status="unhealthy",
+            circuit_state="open",
+            consecutive_failures=3,
+            total_failures=3,
+            total_successes=1,
+            success_rate=0.25,
+            last_success_time="T",
+            last_failure_time="T",
+            last_error="timed out",
+            recovery_suggestions=OPEN_TIPS,
+        )
+        assert untimed(body["data"]) == opened
+        status, one = await api.get(f"{HEALTH}/clock")
+        assert untimed(one["data"]) == opened
+        await wait_until(
+            lambda: _equals(plugin_view_health(api), ("unhealthy", "unhealthy")),
+            what="the state to show the open circuit",
+        )
+
+        async def half_open() -> dict[str, Any] | None:
+            _, now = await api.get(f"{HEALTH}/clock")
+            return now["data"] if now["data"]["circuit_state"] == "half_open" else None
+
+        half = await wait_until(half_open, what="the cooldown to pass", interval=0.05)
+        assert (half["status"], half["consecutive_failures"]) == ("degraded", 3)
+        status, body = await report(api, {"success": True})  # the one probe
+        assert untimed(body["data"]) == expected(
+            status="degraded",  # closed, but the window still holds three failures
+            consecutive_failures=0,
+            total_failures=3,
+            total_successes=2,
+            success_rate=0.4,
+            last_success_time="T",
+            last_failure_time="T",
+            last_error="timed out",
+            recovery_suggestions=[
+                "The plugin fails now and then; check its last error and network access"
+            ],
+        )
+        status, body = await api.post(f"{HEALTH}/clock/reset")
+        assert status == 200 and body["data"]["status"] == "healthy"
+        assert body["data"]["success_rate"] is None and body["data"]["total_failures"] == 3
+
+
+async def _equals(pending: Any, want: Any) -> bool:
+    return (await pending) == want
+
+
+async def test_a_restart_keeps_the_breakers_and_only_changes_are_written(
+    settings: Settings,
+) -> None:
+    settings = with_plugin(settings)
+    store = settings.data_dir / "health" / "breakers.json"
+    async with RunningApi(settings) as api:
+        await report(api, {"success": True})  # first report: written
+        first = store.read_bytes()
+        for _ in range(5):
+            await report(api, {"success": True})  # successes while closed: not written
+        assert store.read_bytes() == first
+        for _ in range(3):
+            await report(api, {"success": False, "error": "no network"})
+        stored = json.loads(store.read_text())["plugins"]["clock"]
+        assert (stored["circuit"], stored["total_failures"], stored["total_successes"]) == (
+            "open",
+            3,
+            6,
+        )
+        _, before = await api.get(f"{HEALTH}/clock")
+    async with RunningApi(settings) as api:
+        _, after = await api.get(f"{HEALTH}/clock")
+        assert after == before  # every counter, the open circuit and its times
+        assert after["data"]["circuit_state"] == "open"
+        await wait_until(
+            lambda: _equals(plugin_view_health(api), ("unhealthy", "unhealthy")),
+            what="the state to show the remembered health after the restart",
+        )
+
+
+async def test_reports_are_checked_at_the_boundary(settings: Settings) -> None:
+    async with RunningApi(with_plugin(settings)) as api:
+        bad = [
+            ({"success": 1}, "success"),
+            ({"success": "true"}, "success"),
+            ({}, "success"),
+            ({"success": False, "error": 7}, "error"),
+            ({"success": False, "error": "e" * 2001}, "error"),
+            ({"success": True, "duration_ms": -1}, "duration_ms"),
+            ({"success": True, "duration_ms": True}, "duration_ms"),
+            ({"success": True, "duration_ms": "5"}, "duration_ms"),
+            ({"success": True, "extra": 1}, "extra"),
+        ]
+        for body, field in bad:
+            status, answer = await report(api, body)
+            assert (status, answer["error_code"], answer["context"]) == (
+                400,
+                "INVALID_INPUT",
+                {"field": field},
+            ), body
+        status, answer = await report(api, {"success": True}, plugin_id="ghost")
+        assert (status, answer["error_code"]) == (404, "PLUGIN_NOT_FOUND")
+        for path in (f"{HEALTH}/ghost", f"{HEALTH}/..%2Fconfig"):
+            status, answer = await api.get(path)
+            assert status in (400, 404) and answer["status"] == "error", path
+        status, answer = await api.post(f"{HEALTH}/ghost/reset")
+        assert (status, answer["error_code"]) == (404, "PLUGIN_NOT_FOUND")
+        _, one = await api.get(f"{HEALTH}/clock")
+        assert one["data"] == expected()  # nothing refused was counted
+        assert not (Path(api.settings.data_dir) / "health" / "breakers.json").exists()
