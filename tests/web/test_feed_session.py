@@ -54,6 +54,16 @@ def test_a_health_event_with_a_summary_replaces_the_health() -> None:
     )
 
 
+def test_a_plugin_health_event_leaves_the_supervisor_health_alone() -> None:
+    plugin = {"kind": "plugin", "plugin_id": "clock", "health": {"status": "unhealthy"}}
+    marked = {"kind": "plugin", "plugin_id": "clock", "status": "unhealthy", "reasons": []}
+    supervisor = {"kind": "supervisor", "status": "degraded", "reasons": [{"code": "x"}]}
+    events = [Event(2, "health", plugin), Event(3, "health", marked)]
+    assert fold({}, [], HEALTH, events) == ({}, [], HEALTH)
+    events.append(Event(4, "health", supervisor))
+    assert fold({}, [], HEALTH, events)[2] == {"status": "degraded", "reasons": [{"code": "x"}]}
+
+
 def test_inputs_are_not_mutated() -> None:
     plugins: dict[str, Any] = {}
     operations: list[dict[str, Any]] = []

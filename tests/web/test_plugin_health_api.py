@@ -220,3 +220,26 @@ async def test_reports_are_checked_at_the_boundary(settings: Settings) -> None:
         _, one = await api.get(f"{HEALTH}/clock")
         assert one["data"] == expected()  # nothing refused was counted
         assert not (Path(api.settings.data_dir) / "health" / "breakers.json").exists()
+
+
+async def test_plugin_health_events_reach_the_feed_and_the_snapshot_keeps_the_supervisor(
+    settings: Settings,
+) -> None:
+    async with RunningApi(with_plugin(settings)) as api:
+        assert api.client is not None
+        async with api.client.ws_connect("/api/v3/ws") as ws:
+            snapshot = (await ws.receive(timeout=10)).json()
+            assert snapshot["type"] == "snapshot"
+            status, body = await report(api, {"success": False, "error": "no data"})
+            assert status == 200
+            for _ in range(50):  # bounded: supervisor and plugin_state events may interleave
+                message = (await ws.receive(timeout=10)).json()
+                if message.get("event") == "health" and message["data"]["kind"] == "plugin":
+                    break
+            else:
+                raise AssertionError("no plugin health event on the feed")
+        assert message["data"] == {"kind": "plugin", "plugin_id": "clock", "health": body["data"]}
+        async with api.client.ws_connect("/api/v3/ws") as ws:
+            again = (await ws.receive(timeout=10)).json()
+        assert set(again["data"]["health"]) == {"status", "reasons"}
+        assert again["data"]["plugins"]["clock"]["health"] == "degraded"
