@@ -169,6 +169,7 @@ def build_system(settings: Settings) -> System:
             settings=settings.health,
             deadline_s=settings.operation_deadline_s,
             syncer=syncer,
+            tracker=system.health_tracker,
         )
 
     children = [

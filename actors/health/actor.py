@@ -25,6 +25,7 @@ from actors.health.messages import (
     SupervisorHealth,
 )
 from actors.health.store import BreakerFile
+from actors.health.tracker import HealthTracker, announced
 from actors.health_reasons import HealthReason
 from actors.plugin_ids import validate_plugin_id
 from actors.queue.messages import ListOperations
@@ -58,6 +59,7 @@ class HealthActor(Actor):
         deadline_s: float = 600.0,
         syncer: Syncer | None = None,
         clock: Callable[[], float] = time.time,
+        tracker: HealthTracker | None = None,
     ) -> None:
         super().__init__()
         self._tree = tree
@@ -79,7 +81,9 @@ class HealthActor(Actor):
         self._restarts = RestartWatch(
             self._settings.restart_window_s, self._settings.restarts_in_window
         )
-        self._published: tuple[Any, ...] | None = None
+        # What the bus last announced (the feed's and the watchdog's starting point is "ok"
+        # with no reasons): only a change from it is published, also after a restart.
+        self._published: tuple[Any, ...] = tracker.key if tracker is not None else ("ok", ())
         self._plugin_published: dict[str, tuple[str, str]] = {}
 
     async def started(self) -> None:
@@ -125,11 +129,11 @@ class HealthActor(Actor):
         return report
 
     def _publish_supervisor(self, report: SupervisorHealth) -> None:
-        key = (report.status, tuple(sorted((r.code, r.severity) for r in report.reasons)))
+        reasons = [reason.to_dict() for reason in report.reasons]
+        key = (report.status, announced(reasons))
         if self._bus is None or key == self._published:
             return
         self._published = key
-        reasons = [reason.to_dict() for reason in report.reasons]
         self._bus.publish(
             "health", {"kind": "supervisor", "status": report.status, "reasons": reasons}
         )
@@ -142,7 +146,8 @@ class HealthActor(Actor):
             await asyncio.sleep(interval)
             overshoot = loop.time() - started - interval
             self._note("event_loop_lag", loop_lag(overshoot, self._settings.loop_lag_s))
-            self._note("actor_restarting", self._restarts.observe(self._tree.stats(), started))
+            restarts = self._restarts.observe(self._tree.stats(), started, utc_now())
+            self._note("actor_restarting", restarts)
             if self._queue is not None:
                 try:
                     active = await self._queue.ask(ListOperations(), timeout=self._probe_timeout_s)

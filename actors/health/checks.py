@@ -96,10 +96,16 @@ class RestartWatch:
         self._seen: dict[str, int] = {}
         self._times: dict[str, deque[float]] = {}
 
-    def observe(self, stats: Iterable[ActorStats], now: float) -> HealthReason | None:
+    def observe(
+        self, stats: Iterable[ActorStats], now: float, wall: datetime
+    ) -> HealthReason | None:
+        """``now`` is monotonic; ``wall`` the UTC time, for restarts before the first look."""
         noisy: list[str] = []
         for stat in stats:
-            before = self._seen.get(stat.name, stat.restarts)
+            before = self._seen.get(stat.name)
+            if before is None:  # first look (start, or this actor restarted): recent ones count
+                age = _age_s(stat.last_restart_at, wall)
+                before = 0 if age is not None and age <= self._window_s else stat.restarts
             self._seen[stat.name] = stat.restarts
             times = self._times.setdefault(stat.name, deque(maxlen=max(self._limit * 4, 16)))
             times.extend([now] * max(0, stat.restarts - before))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from actors.events import Event, EventBus
 
@@ -12,15 +13,23 @@ class HealthTracker:
 
     def __init__(self) -> None:
         self.status = "ok"  # nothing announced yet: the tree's own liveness decides
+        self.key: tuple[str, tuple[tuple[str, str], ...]] = ("ok", ())  # status, reason codes
 
     def follow(self, bus: EventBus) -> Callable[[], None]:
         """Subscribe to ``bus``; returns the unsubscriber."""
         return bus.subscribe(self._on_event, topics=["health"])
 
     def _on_event(self, event: Event) -> None:
-        if event.data.get("kind") == "supervisor" and isinstance(event.data.get("status"), str):
-            self.status = event.data["status"]
+        data = event.data
+        if data.get("kind") == "supervisor" and isinstance(data.get("status"), str):
+            self.status = data["status"]
+            self.key = (self.status, announced(data.get("reasons") or []))
 
     @property
     def ok_to_ping(self) -> bool:
         return self.status != "unhealthy"
+
+
+def announced(reasons: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """What makes a set of reasons different from another: their codes and severities."""
+    return tuple(sorted((str(r.get("code")), str(r.get("severity"))) for r in reasons))
