@@ -212,9 +212,14 @@ async def test_reports_are_checked_at_the_boundary(settings: Settings) -> None:
             ), body
         status, answer = await report(api, {"success": True}, plugin_id="ghost")
         assert (status, answer["error_code"]) == (404, "PLUGIN_NOT_FOUND")
-        for path in (f"{HEALTH}/ghost", f"{HEALTH}/..%2Fconfig"):
-            status, answer = await api.get(path)
-            assert status in (400, 404) and answer["status"] == "error", path
+        status, answer = await api.get(f"{HEALTH}/ghost")
+        assert (status, answer["error_code"]) == (404, "PLUGIN_NOT_FOUND")
+        for bad_id in ("..%2Fconfig", "Not%20An%20Id", "a" * 65):
+            for method, path in (("get", ""), ("post", "/report"), ("post", "/reset")):
+                call = api.get if method == "get" else api.post
+                status, answer = await call(f"{HEALTH}/{bad_id}{path}")
+                assert (status, answer["error_code"]) == (400, "INVALID_INPUT"), (bad_id, path)
+                assert answer["context"]["field"] == "plugin_id", answer
         status, answer = await api.post(f"{HEALTH}/ghost/reset")
         assert (status, answer["error_code"]) == (404, "PLUGIN_NOT_FOUND")
         _, one = await api.get(f"{HEALTH}/clock")

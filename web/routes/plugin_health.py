@@ -27,8 +27,12 @@ MAX_REPORT_ERROR_CHARS = 2000
 REPORT_FIELDS = frozenset({"success", "error", "duration_ms"})
 
 
+def _plugin_id(request: web.Request) -> str:
+    return validate_plugin_id(request.match_info["plugin_id"])
+
+
 async def _installed_id(request: web.Request) -> str:
-    plugin_id = validate_plugin_id(request.match_info["plugin_id"])
+    plugin_id = _plugin_id(request)
     system = request.app[keys.SYSTEM]
     state = await system.state.ask(GetState(plugin_id), timeout=system.settings.timeouts.read)
     if state is None:
@@ -75,9 +79,8 @@ async def plugin_health(request: web.Request) -> web.Response:
 
 
 async def report(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    plugin_id = await _installed_id(request)
-    message = _report_from(plugin_id, body)
+    message = _report_from(_plugin_id(request), await read_json_object(request))
+    await _installed_id(request)  # checks first (400), then whether it is installed (404)
     system = request.app[keys.SYSTEM]
     answer = await system.health.ask(message, timeout=system.settings.timeouts.write)
     return success(answer)
