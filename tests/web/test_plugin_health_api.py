@@ -248,3 +248,26 @@ async def test_plugin_health_events_reach_the_feed_and_the_snapshot_keeps_the_su
             again = (await ws.receive(timeout=10)).json()
         assert set(again["data"]["health"]) == {"status", "reasons"}
         assert again["data"]["plugins"]["clock"]["health"] == "degraded"
+
+
+async def test_a_damaged_breaker_file_is_a_reason_and_health_starts_afresh(
+    settings: Settings,
+) -> None:
+    settings = with_plugin(settings)
+    folder = settings.data_dir / "health"
+    folder.mkdir(parents=True)
+    (folder / "breakers.json").write_bytes(b"\x00garbage")
+    async with RunningApi(settings) as api:
+        status, body = await api.get("/api/v3/supervisor/health")
+        assert status == 200 and body["data"]["status"] == "degraded"
+        # (the plugin folder copied in without a state file is a reason of its own)
+        reasons = {reason["code"]: reason for reason in body["data"]["reasons"]}
+        assert set(reasons) == {"health_file_damaged", "state_file_lost"}
+        reason = reasons["health_file_damaged"]
+        assert "kept as breakers.json.damaged-" in reason["detail"]
+        _, one = await api.get(f"{HEALTH}/clock")
+        assert one["data"] == expected()
+        await report(api, {"success": True})
+    assert json.loads((folder / "breakers.json").read_text())["plugins"]["clock"]["circuit"] == (
+        "closed"
+    )
