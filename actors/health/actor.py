@@ -158,7 +158,11 @@ class HealthActor(Actor):
                     self._note("operation_past_deadline", late)
             for plugin_id in sorted(self._breakers):  # open -> half_open happens by time
                 self._publish_plugin(plugin_id)
-            await self._assess()
+            try:
+                await self._assess()
+            except OSError as exc:  # the disk check could not run: try again next time, never
+                # crash-loop the health actor (that would take the whole tree down)
+                log.warning("health_check_failed", error=str(exc.strerror))
 
     def _note(self, code: str, reason: HealthReason | None) -> None:
         stamped = self._sinces.stamp(reason, code)

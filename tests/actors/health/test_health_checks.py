@@ -39,9 +39,11 @@ class Reporter(Actor):
     def __init__(self, reasons: list[HealthReason]) -> None:
         super().__init__()
         self.reasons = reasons
+        self.asked = 0
 
     @handles(GetHealthReasons)
     def health_reasons(self, msg: GetHealthReasons) -> list[HealthReason]:
+        self.asked += 1
         return list(self.reasons)
 
 
@@ -87,7 +89,11 @@ def lacks(code: str) -> Any:
 
 @asynccontextmanager
 async def health_tree(
-    data_root: Path, bus: EventBus, reasons: list[HealthReason], **options: Any
+    data_root: Path,
+    bus: EventBus,
+    reasons: list[HealthReason],
+    reporter: Reporter | None = None,
+    **options: Any,
 ) -> AsyncIterator[Supervisor]:
     def health_actor() -> HealthActor:
         return HealthActor(
@@ -97,7 +103,7 @@ async def health_tree(
     root = Supervisor(
         "root",
         [
-            ChildSpec("reporter", lambda: Reporter(reasons)),
+            ChildSpec("reporter", lambda: reporter or Reporter(reasons)),
             ChildSpec("crasher", Crasher),
             ChildSpec("health", health_actor),
         ],
@@ -168,6 +174,19 @@ async def test_a_source_reason_appears_and_clears_without_being_asked(tmp_path: 
     assert ok == {"kind": "supervisor", "status": "ok", "reasons": []}
     # Changes only: the bus starts from "ok" with no reasons, so that is never announced alone.
     assert [data["status"] for data in seen.events] == ["unhealthy", "ok"]
+
+
+async def test_a_check_that_cannot_run_does_not_crash_the_health_actor(tmp_path: Path) -> None:
+    data_root = tmp_path / "data"
+    data_root.mkdir()
+    bus = EventBus()
+    reporter = Reporter([])
+    async with health_tree(data_root, bus, [], settings=FAST, reporter=reporter) as root:
+        data_root.rmdir()  # the disk check now fails with FileNotFoundError at every tick
+        asked = reporter.asked
+        await wait_until(lambda: reporter.asked >= asked + 5, what="five more checks")
+        [health] = [stat for stat in root.stats() if stat.name == "root/health"]
+        assert (health.status, health.restarts) == ("running", 0)
 
 
 @pytest.fixture
