@@ -16,6 +16,7 @@ _LOST_WITH_FOLDER = {
     "journal": "the operation journal (operations in flight can no longer be marked interrupted)",
     "tmp": "nothing: tmp/ only holds staging work",
     "cache": "the cached registry copy (fetched again once the registry is reachable)",
+    "reconcile": "the reconciler's reinstall attempt counts (each plugin gets its budget again)",
 }
 
 
@@ -51,6 +52,10 @@ class DataPaths:
     def cache_dir(self) -> Path:  # owner: catalog actor (the registry's copy)
         return self.root / "cache"
 
+    @property
+    def reconcile_dir(self) -> Path:  # owner: reconciler (its reinstall attempt budget)
+        return self.root / "reconcile"
+
     def ensure(self, damage: Damage | None = None) -> None:
         """Create every folder; a file standing in for one is set aside, reported in ``damage``."""
         damage = damage or Damage(self.root)
@@ -62,6 +67,7 @@ class DataPaths:
             self.journal_dir,
             self.tmp_dir,
             self.cache_dir,
+            self.reconcile_dir,
         ):
             why = unusable_folder(folder)
             if why is not None:

@@ -23,6 +23,8 @@ from actors.queue.actor import OperationQueue, QueueSettings
 from actors.queue.journal import Journal
 from actors.queue.plugin_executor import PluginExecutor
 from actors.queue.records import Operation
+from actors.reconciler import Reconciler, ReconcilerSettings
+from actors.reconciler.facts import Sources
 from actors.state import StateActor, follow_events
 from actors.timeouts import AskTimeouts
 from actors.timeutil import now_iso
@@ -61,6 +63,7 @@ class Settings:
     keepalive_timeout_s: float = 15.0
     max_connections: int = 0
     fsync_delay_s: float = 0.0  # benchmarks only: imitate an SD card's fsync latency
+    reconcile_interval_s: float = 900.0  # 0 disables the periodic reconciliation
 
 
 @dataclass(slots=True)
@@ -77,6 +80,7 @@ class System:
     catalog: ActorRef
     queue: ActorRef
     health: ActorRef
+    reconciler: ActorRef
     started_at: str = field(default_factory=now_iso)
     # Damaged files set aside since start (health reasons the web front end shows as well).
     damage: Damage = field(default_factory=Damage)
@@ -150,8 +154,29 @@ def build_system(settings: Settings) -> System:
             record_history=record_history,
         )
 
+    def reconciler() -> Reconciler:
+        sources = Sources(
+            system.config_store,
+            system.state,
+            system.queue,
+            system.catalog,
+            paths.plugins_dir,
+            paths.tmp_dir,
+            timeouts,
+        )
+        return Reconciler(
+            sources,
+            paths.reconcile_dir,
+            bus,
+            system.history,
+            settings=ReconcilerSettings(interval_s=settings.reconcile_interval_s),
+            syncer=syncer,
+            damage=damage,
+        )
+
     def health() -> HealthActor:
         sources = (system.config_store, system.state, system.history, system.catalog, system.queue)
+        sources += (system.reconciler,)
         return HealthActor(tree, sources, paths.root, probe_timeout_s=timeouts.probe, damage=damage)
 
     children = [
@@ -178,6 +203,7 @@ def build_system(settings: Settings) -> System:
         ),
         ChildSpec("catalog", catalog),
         ChildSpec("queue", queue, shutdown=15.0),
+        ChildSpec("reconciler", reconciler),
         ChildSpec("health", health),
     ]
     tree = Supervisor(
@@ -195,6 +221,7 @@ def build_system(settings: Settings) -> System:
         catalog=tree.ref("catalog"),
         queue=tree.ref("queue"),
         health=tree.ref("health"),
+        reconciler=tree.ref("reconciler"),
         damage=damage,
     )
     follow_events(bus, system.state)  # the state's view follows the config and the queue
