@@ -17,7 +17,7 @@ from actors.installer.tombstones import uninstalled_ids
 from actors.queue.messages import ListFinished, ListOperations
 from actors.reconciler.checks import DiskFacts, Facts
 from actors.state.disk import scan_plugins
-from actors.state.messages import GetAllStates
+from actors.state.messages import GetAllStates, RescanPlugins
 from actors.timeouts import AskTimeouts
 from supervision import ActorRef, SupervisionError
 
@@ -48,6 +48,8 @@ async def gather(
     src: Sources, attempts: dict[str, int], reported: Collection[str], max_attempts: int
 ) -> Gathered:
     read = src.timeouts.read
+    # The view follows events, not hand edits: have it read plugins/ again (no file is written).
+    await src.state.ask(RescanPlugins(), timeout=src.timeouts.write)
     flags, states, stable = await _flags_and_states(src)
     reasons: list[HealthReason] = await src.state.ask(GetHealthReasons(), timeout=read)
     before: list[dict[str, Any]] = await src.queue.ask(ListOperations(), timeout=read)
