@@ -181,8 +181,11 @@ class Reconciler(Actor):
             **result,
         }
         self._last = summary
-        self._bus.publish("reconcile", summary)
-        await self._record(operation_id, msg, result)
+        # A scheduled run that found nothing leaves no trace but last_reconcile: no event, no
+        # history record (96 empty records a day would only wear the SD card).
+        if msg.trigger == "request" or outcomes:
+            self._bus.publish("reconcile", summary)
+            await self._record(operation_id, msg, result)
         log.info(
             "reconciled",
             trigger=msg.trigger,

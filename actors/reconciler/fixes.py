@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from actors.config_store.messages import EnsurePluginEntry
-from actors.errors import PlugvisorError
+from actors.errors import ErrorCode, PlugvisorError
 from actors.queue.messages import Enqueue
 from actors.reconciler.checks import (
     AUTO_FIX,
@@ -18,7 +18,7 @@ from actors.reconciler.checks import (
     REINSTALL,
     Finding,
 )
-from actors.state.messages import FollowConfig
+from actors.state.messages import FollowConfig, GetState
 from actors.timeouts import AskTimeouts
 from supervision import ActorRef, SupervisionError
 
@@ -88,6 +88,12 @@ async def _fix(
     if finding.fix == FOLLOW_CONFIG:
         flag = bool(finding.detail["enabled"])
         await refs.state.ask(FollowConfig(generation, pid, {pid: flag}), timeout=refs.timeouts.read)
+        view = await refs.state.ask(GetState(pid), timeout=refs.timeouts.read)
+        if view is not None and view.get("enabled") is not flag:  # it holds a newer value
+            raise PlugvisorError(
+                ErrorCode.SYSTEM_ERROR,
+                "the state kept its own value; restarting Plugvisor rebuilds it from the config",
+            )
         return ""
     if finding.fix == REINSTALL:
         await count_attempt(pid)

@@ -13,7 +13,9 @@ from typing import Any
 
 import orjson
 
+from actors.config_store.messages import GetPluginFlags
 from actors.queue.records import Operation
+from actors.state.messages import FollowConfig
 from actors.system import Settings
 from tests.actors.installer.installer_helpers import plugin_files, registry_entry
 from tests.polling import wait_until
@@ -142,12 +144,10 @@ async def test_each_hand_made_damage_is_found_by_a_dry_run_that_changes_nothing(
         ]
         _, history = await api.get(HISTORY)
         runs = [(r["details"]["trigger"], r["details"]["dry_run"]) for r in history["data"]]
-        assert runs == [  # one record per run, newest first
+        assert runs == [  # one record per run, newest first; none for a quiet start
             ("request", False),
             ("request", False),
             ("request", True),
-            ("start", False),
-            ("start", False),
         ]
 
 
@@ -256,3 +256,38 @@ async def test_the_body_is_optional_and_its_flags_are_json_booleans(tmp_path: Pa
             status, answer = await api.post(RECONCILE, body)
             assert status == 400, answer
             assert answer["error_code"] == "INVALID_INPUT"
+
+
+async def test_a_state_that_disagrees_with_the_config_is_given_the_config_again(
+    tmp_path: Path,
+) -> None:
+    env = make_env(tmp_path)
+    async with RunningApi(settings_of(env)) as api:
+        assert api.system is not None
+        await start_run(api)
+        await install(api, "clock")
+        await install(api, "ticker")
+        flags = await api.system.config_store.ask(GetPluginFlags(), timeout=5.0)
+        # The view goes wrong as if it had missed an event: a flag the config never had.
+        wrong = FollowConfig(flags.generation + 1, "clock", {"clock": False})
+        await api.system.state.ask(wrong, timeout=5.0)
+        status, _ = await api.post(
+            "/api/v3/plugins/toggle", {"plugin_id": "ticker", "enabled": False}
+        )
+        assert status == 200
+        dry = await reconcile(api, {"dry_run": True})
+        assert found(dry) == [("clock", "plugin_enabled_mismatch", "auto_fix")]
+        _, state = await api.get("/api/v3/plugins/state?plugin_id=clock")
+        assert state["data"]["enabled"] is False  # the dry run changed nothing
+        assert (await reconcile(api))["inconsistencies_fixed"] == 1
+        _, state = await api.get("/api/v3/plugins/state?plugin_id=clock")
+        assert state["data"]["enabled"] is True
+        assert found(await reconcile(api)) == []
+
+        # A view holding a value newer than every config save cannot be corrected by a run:
+        # the fix says so and becomes manual instead of claiming success again and again.
+        newer = FollowConfig(flags.generation + 99, "clock", {"clock": False})
+        await api.system.state.ask(newer, timeout=5.0)
+        result = await reconcile(api)
+        assert found(result) == [("clock", "plugin_enabled_mismatch", "manual_fix_required")]
+        assert "kept its own value" in result["manual_fix_required"][0]["description"]
