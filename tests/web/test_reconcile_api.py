@@ -291,3 +291,41 @@ async def test_a_state_that_disagrees_with_the_config_is_given_the_config_again(
         result = await reconcile(api)
         assert found(result) == [("clock", "plugin_enabled_mismatch", "manual_fix_required")]
         assert "kept its own value" in result["manual_fix_required"][0]["description"]
+
+
+async def test_it_runs_on_its_interval_and_finds_damage_without_a_request(
+    tmp_path: Path,
+) -> None:
+    env = make_env(tmp_path)
+    settings = env.settings(reconcile_interval_s=0.2)
+    async with RunningApi(settings) as api:
+        await install(api, "clock")
+        (settings.data_dir / "tmp" / "debris").mkdir()
+
+        async def scheduled_report() -> dict[str, Any] | None:
+            _, health = await api.get(HEALTH)
+            last = health["data"]["last_reconcile"]
+            return (
+                last if last["trigger"] == "interval" and last["inconsistencies_manual"] else None
+            )
+
+        last = await wait_until(scheduled_report, what="an interval run to find the debris")
+        assert found(last) == [(None, "leftover_staging", "manual_fix_required")]
+        _, history = await api.get(HISTORY)  # a scheduled run that found something is recorded
+        assert history["data"][0]["details"]["trigger"] == "interval"
+
+
+async def test_a_damaged_ledger_is_set_aside_and_said(tmp_path: Path) -> None:
+    env = make_env(tmp_path)
+    settings = settings_of(env)
+    ledger = settings.data_dir / "reconcile" / "ledger.json"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text('{"attempts": {"clock": "many"}}')
+    async with RunningApi(settings) as api:
+        assert found(await start_run(api)) == []
+        _, health = await api.get(HEALTH)
+        [reason] = [r for r in health["data"]["reasons"] if r["code"] == "damaged_file_set_aside"]
+        assert "ledger.json" in reason["message"] + (reason["detail"] or "")
+        assert orjson.loads(ledger.read_bytes()) == {"attempts": {}, "reported": []}
+        [aside] = [p.name for p in ledger.parent.iterdir() if p.name != "ledger.json"]
+        assert aside.startswith("ledger.json.damaged-")
