@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from actors.config_store.messages import GetPluginFlags
 from actors.queue.records import Operation
@@ -235,15 +237,65 @@ async def test_a_reinstall_that_keeps_failing_stops_at_its_budget_even_across_re
         assert found(await reconcile(api)) == []
 
 
+class HeldRegistry:
+    """The registry file served over HTTP on 127.0.0.1; ``hold`` makes it wait to answer."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.hold = asyncio.Event()
+        self.hold.set()
+        self.requests = 0
+        app = web.Application()
+        app.router.add_get("/plugins.json", self.serve)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    async def serve(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        async with asyncio.timeout(20):
+            await self.hold.wait()
+        return web.Response(body=self.path.read_bytes(), content_type="application/json")
+
+
+def processed(api: RunningApi, name: str) -> int:
+    assert api.system is not None
+    [stats] = [s for s in api.system.tree.stats() if s.name == f"root/{name}"]
+    return stats.processed
+
+
 async def test_two_requests_at_once_share_one_run(tmp_path: Path) -> None:
     env = make_env(tmp_path)
-    async with RunningApi(settings_of(env)) as api:
-        await start_run(api)
-        _, before = await api.get(HISTORY)
-        first, second = await asyncio.gather(reconcile(api), reconcile(api))
-        assert first == second
-        _, after = await api.get(HISTORY)
-        assert len(after["data"]) == len(before["data"]) + 1
+    registry = HeldRegistry(env.registry_path)
+    await registry.server.start_server()
+    try:
+        async with RunningApi(settings_of(env)) as api:
+            await install(api, "clock")
+        url = str(registry.server.make_url("/plugins.json"))
+        settings = env.settings(registry_url=url, reconcile_interval_s=0)
+        async with RunningApi(settings) as api:
+            shutil.rmtree(settings.data_dir / "plugins" / "clock")
+            _, before = await api.get(HISTORY)
+            registry.hold.clear()  # the run will wait in its registry look-up
+            seen, handled = registry.requests, processed(api, "reconciler")
+            first = asyncio.ensure_future(reconcile(api))
+            await wait_until(lambda: registry.requests > seen, what="the run to ask the registry")
+            second = asyncio.ensure_future(reconcile(api))
+            await wait_until(
+                lambda: processed(api, "reconciler") >= handled + 2,
+                what="the second request to reach the reconciler",
+            )
+            registry.hold.set()
+            one, two = await asyncio.gather(first, second)
+            assert one == two
+            assert found(one) == [("clock", "plugin_missing_on_disk", "auto_fix")]
+            _, after = await api.get(HISTORY)
+            assert len(after["data"]) == len(before["data"]) + 1  # one run, one record
+            # One reinstall queued (it fails: a registry served over HTTP refuses file:// repos).
+            await queued_operation(api, one["fixed"][0]["description"])
+            _, installs = await api.get("/api/v3/plugins/operation/history?operation_type=install")
+            assert [r["status"] for r in installs["data"]] == ["failed", "completed"]
+    finally:
+        registry.hold.set()
+        await registry.server.close()
 
 
 async def test_the_body_is_optional_and_its_flags_are_json_booleans(tmp_path: Path) -> None:
