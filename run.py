@@ -72,6 +72,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         help="finished operations kept answerable by id",
     )
     tuning.add_argument(
+        "--reconcile-interval",
+        type=float,
+        default=_env("reconcile_interval", str(defaults.reconcile_interval_s)),
+        help="seconds between periodic reconciliations (0: only at start and on request)",
+    )
+    tuning.add_argument(
         "--backups-keep",
         type=int,
         default=_env("backups_keep", str(defaults.backups_keep)),
@@ -126,6 +132,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         parser.error("--operation-retention and --backups-keep must be at least 1")
     if min(args.header_timeout, args.body_timeout, args.keepalive_timeout) <= 0:
         parser.error("--header-timeout, --body-timeout and --keepalive-timeout must be positive")
+    if args.reconcile_interval < 0:
+        parser.error("--reconcile-interval must be 0 (disabled) or more")
     if args.max_connections < 0:
         parser.error("--max-connections must be 0 (derived) or more")
     return Settings(
@@ -138,6 +146,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         operation_deadline_s=args.operation_deadline,
         operation_retention=args.operation_retention,
         backups_keep=args.backups_keep,
+        reconcile_interval_s=args.reconcile_interval,
         pip=PipOptions(
             index_url=args.pip_index_url,
             find_links=(args.pip_find_links,) if args.pip_find_links else (),

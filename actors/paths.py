@@ -17,6 +17,7 @@ _LOST_WITH_FOLDER = {
     "tmp": "nothing: tmp/ only holds staging work",
     "cache": "the cached registry copy (fetched again once the registry is reachable)",
     "health": "the plugins' circuit breakers and counters (they start afresh as unknown)",
+    "reconcile": "the reconciler's reinstall attempt counts (each plugin gets its budget again)",
 }
 
 
@@ -56,6 +57,10 @@ class DataPaths:
     def health_dir(self) -> Path:  # owner: health actor (plugin circuit breakers)
         return self.root / "health"
 
+    @property
+    def reconcile_dir(self) -> Path:  # owner: reconciler (its reinstall attempt budget)
+        return self.root / "reconcile"
+
     def ensure(self, damage: Damage | None = None) -> None:
         """Create every folder; a file standing in for one is set aside, reported in ``damage``."""
         damage = damage or Damage(self.root)
@@ -68,6 +73,7 @@ class DataPaths:
             self.tmp_dir,
             self.cache_dir,
             self.health_dir,
+            self.reconcile_dir,
         ):
             why = unusable_folder(folder)
             if why is not None:

@@ -25,6 +25,8 @@ from actors.queue.actor import OperationQueue, QueueSettings
 from actors.queue.journal import Journal
 from actors.queue.plugin_executor import PluginExecutor
 from actors.queue.records import Operation
+from actors.reconciler import Reconciler, ReconcilerSettings
+from actors.reconciler.facts import Sources
 from actors.state import StateActor, follow_events
 from actors.timeouts import AskTimeouts
 from actors.timeutil import now_iso
@@ -64,6 +66,7 @@ class Settings:
     max_connections: int = 0
     fsync_delay_s: float = 0.0  # benchmarks only: imitate an SD card's fsync latency
     health: HealthSettings = field(default_factory=HealthSettings)
+    reconcile_interval_s: float = 900.0  # 0 disables the periodic reconciliation
 
 
 @dataclass(slots=True)
@@ -80,6 +83,7 @@ class System:
     catalog: ActorRef
     queue: ActorRef
     health: ActorRef
+    reconciler: ActorRef
     started_at: str = field(default_factory=now_iso)
     # Damaged files set aside since start (health reasons the web front end shows as well).
     damage: Damage = field(default_factory=Damage)
@@ -155,8 +159,29 @@ def build_system(settings: Settings) -> System:
             record_history=record_history,
         )
 
+    def reconciler() -> Reconciler:
+        sources = Sources(
+            system.config_store,
+            system.state,
+            system.queue,
+            system.catalog,
+            paths.plugins_dir,
+            paths.tmp_dir,
+            timeouts,
+        )
+        return Reconciler(
+            sources,
+            paths.reconcile_dir,
+            bus,
+            system.history,
+            settings=ReconcilerSettings(interval_s=settings.reconcile_interval_s),
+            syncer=syncer,
+            damage=damage,
+        )
+
     def health() -> HealthActor:
         sources = (system.config_store, system.state, system.history, system.catalog, system.queue)
+        sources += (system.reconciler,)
         return HealthActor(
             tree,
             sources,
@@ -196,6 +221,7 @@ def build_system(settings: Settings) -> System:
         ),
         ChildSpec("catalog", catalog),
         ChildSpec("queue", queue, shutdown=15.0),
+        ChildSpec("reconciler", reconciler),
         ChildSpec("health", health),
     ]
     tree = Supervisor(
@@ -213,6 +239,7 @@ def build_system(settings: Settings) -> System:
         catalog=tree.ref("catalog"),
         queue=tree.ref("queue"),
         health=tree.ref("health"),
+        reconciler=tree.ref("reconciler"),
         damage=damage,
     )
     follow_events(bus, system.state)  # the state's view follows the config and the queue

@@ -9,11 +9,23 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from actors.reconciler import GetLastReconcile
 from actors.system import Settings, System, build_system
+from tests.polling import wait_until
 from web.app import create_app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "ledmatrix-plugins"
+
+
+async def start_reconciled(system: System) -> None:
+    """Wait (bounded) for the reconciliation every start runs, so a test's own changes to the
+    data dir cannot race it."""
+    await wait_until(
+        lambda: system.reconciler.ask(GetLastReconcile(), timeout=5.0),
+        what="the reconciliation at start",
+        timeout=30.0,
+    )
 
 
 @pytest.fixture
@@ -28,6 +40,7 @@ async def running_system(settings: Settings) -> AsyncIterator[System]:
     system = build_system(settings)
     await system.tree.start()
     try:
+        await start_reconciled(system)
         yield system
     finally:
         await system.tree.stop()

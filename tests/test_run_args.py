@@ -67,3 +67,15 @@ def test_connection_limits_come_from_flags_and_environment(monkeypatch: pytest.M
     settings = parse_args(["--body-timeout", "12", "--keepalive-timeout", "7"])
     assert (settings.header_timeout_s, settings.body_timeout_s) == (3.5, 12.0)
     assert (settings.keepalive_timeout_s, settings.max_connections) == (7.0, 64)
+
+
+def test_the_reconcile_interval_comes_from_its_flag_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PLUGVISOR_RECONCILE_INTERVAL", raising=False)
+    assert parse_args([]).reconcile_interval_s == 900.0
+    monkeypatch.setenv("PLUGVISOR_RECONCILE_INTERVAL", "0")
+    assert parse_args([]).reconcile_interval_s == 0.0
+    assert parse_args(["--reconcile-interval", "60"]).reconcile_interval_s == 60.0
+    with pytest.raises(SystemExit):
+        parse_args(["--reconcile-interval", "-1"])

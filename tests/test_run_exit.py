@@ -54,6 +54,7 @@ def crashing_system(settings: Settings) -> System:
         catalog=faulty,
         queue=faulty,
         health=faulty,
+        reconciler=faulty,
     )
 
 

@@ -9,7 +9,7 @@ from web import keys
 from web.feed_session import FeedOptions
 from web.http import ARCHIVE_BODY_LIMIT
 from web.middleware import envelope_middleware
-from web.routes import config, feed, health, operations, plugin_health, plugins
+from web.routes import config, feed, health, operations, plugin_health, plugins, reconcile
 
 
 def create_app(system: System, feed_options: FeedOptions | None = None) -> web.Application:
@@ -24,5 +24,6 @@ def create_app(system: System, feed_options: FeedOptions | None = None) -> web.A
     plugins.setup(app)
     plugin_health.setup(app)
     operations.setup(app)
+    reconcile.setup(app)
     feed.setup(app, feed_options)
     return app

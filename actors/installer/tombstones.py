@@ -1,5 +1,5 @@
-"""Ids the user uninstalled, kept for the reconciler to come (so it does not bring them back);
-cleared by a later install."""
+"""Ids the user uninstalled, kept so the reconciler does not bring them back; cleared by a
+later install."""
 
 from __future__ import annotations
 
@@ -45,21 +45,7 @@ class Tombstones:
 
     def _read(self) -> tuple[dict[str, Any], str | None]:
         """The ids on disk, or ``({}, why)`` when the file cannot be what it should be."""
-        why = unusable_file(self.path)
-        if why is not None:
-            return {}, why
-        try:
-            data = orjson.loads(self.path.read_bytes())
-        except FileNotFoundError:
-            return {}, None
-        except OSError as exc:
-            return {}, f"cannot be read ({exc.strerror})"
-        except orjson.JSONDecodeError:
-            return {}, "is not valid JSON"
-        found = data.get("uninstalled", {}) if isinstance(data, dict) else None
-        if not isinstance(found, dict):
-            return {}, "does not hold an 'uninstalled' object"
-        return found, None
+        return read_tombstones(self.path)
 
     def reload(self) -> None:
         """Read the file again now (at start, by recovery); a damaged one is set aside."""
@@ -86,3 +72,31 @@ class Tombstones:
                 self.path, dumps({"uninstalled": dict(sorted(ids.items()))}), syncer=self._syncer
             )
             self._ids = ids
+
+
+def read_tombstones(path: Path) -> tuple[dict[str, Any], str | None]:
+    """``{plugin_id: time}`` from a tombstone file, or ``({}, why)`` when it is unusable."""
+    why = unusable_file(path)
+    if why is not None:
+        return {}, why
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        return {}, f"cannot be read ({exc.strerror})"
+    except orjson.JSONDecodeError:
+        return {}, "is not valid JSON"
+    found = data.get("uninstalled", {}) if isinstance(data, dict) else None
+    if not isinstance(found, dict):
+        return {}, "does not hold an 'uninstalled' object"
+    return found, None
+
+
+def uninstalled_ids(plugins_dir: Path) -> frozenset[str] | None:
+    """Read only, for the reconciler: the ids uninstalled on purpose, ``None`` when unreadable.
+
+    Never sets the file aside: that is for the installer, the file's owner, when it loads it.
+    """
+    found, why = read_tombstones(plugins_dir / TOMBSTONES_FILE)
+    return None if why is not None else frozenset(str(pid) for pid in found)

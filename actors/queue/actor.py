@@ -25,7 +25,14 @@ from supervision import Actor, handles
 
 from .executor import Executor
 from .journal import Journal
-from .messages import ActiveLanes, CancelOperation, Enqueue, GetOperation, ListOperations
+from .messages import (
+    ActiveLanes,
+    CancelOperation,
+    Enqueue,
+    GetOperation,
+    ListFinished,
+    ListOperations,
+)
 from .records import OPERATION_TYPES, Operation
 from .runner import Outcome, Run, commit_failed
 
@@ -181,6 +188,10 @@ class OperationQueue(Actor):
     def list_operations(self, msg: ListOperations) -> list[dict[str, Any]]:
         active = [*self._runs, *self._pending]
         return [self._operations[op_id].to_dict(self._position(op_id)) for op_id in active]
+
+    @handles(ListFinished)
+    def list_finished(self, msg: ListFinished) -> list[dict[str, Any]]:
+        return [op.to_dict() for op in self._operations.values() if op.status == msg.status]
 
     @handles(ActiveLanes)
     def active_lanes(self, msg: ActiveLanes) -> dict[str, str]:

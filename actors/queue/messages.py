@@ -42,3 +42,10 @@ class CancelOperation:
 @dataclass(frozen=True, slots=True)
 class ActiveLanes:
     """Which plugins have an operation pending or running: ``{plugin_id: operation_id}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListFinished:
+    """Finished operations still retained with ``status`` (e.g. ``interrupted``), oldest first."""
+
+    status: str

@@ -26,6 +26,8 @@ RULES = {
         {
             "state": "derives each plugin's view from the installed folders it scans",
             "config_store": "validates plugin configs against each plugin's config_schema.json",
+            "reconciler": "compares the folders, manifests, install records and tombstones with "
+            "the config (reinstalls go through the queue)",
         },
     ),
     "state_dir": FolderRule(
@@ -40,9 +42,13 @@ RULES = {
         "queue",
         {"config_store": EVIDENCE},
     ),
-    "tmp_dir": FolderRule("installer", {}),  # staging, on the same filesystem as plugins/
+    "tmp_dir": FolderRule(  # staging, on the same filesystem as plugins/
+        "installer",
+        {"reconciler": "lists what staging is left while no operation runs (never removes it)"},
+    ),
     "cache_dir": FolderRule("catalog", {}),  # the registry's last copy
     "health_dir": FolderRule("health", {}),  # plugin circuit breakers
+    "reconcile_dir": FolderRule("reconciler", {}),  # the reinstall attempt budget
 }
 SCANNED = ("actors", "web", "run.py")
 DECLARED_IN = "actors/paths.py"

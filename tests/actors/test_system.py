@@ -5,7 +5,7 @@ from __future__ import annotations
 from actors.system import Settings, System, build_system
 from actors.timeouts import AskTimeouts
 
-ACTORS = ("history", "config_store", "state", "catalog", "queue", "health")
+ACTORS = ("history", "config_store", "state", "catalog", "queue", "reconciler", "health")
 
 
 def test_each_typed_ref_is_the_actor_of_its_name(settings: Settings) -> None:

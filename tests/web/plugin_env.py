@@ -18,6 +18,7 @@ from tests.actors.installer.installer_helpers import (
     registry_entry,
     write_registry,
 )
+from tests.conftest import start_reconciled
 from tests.polling import wait_until
 from web.app import create_app
 from web.connection_limits import ConnectionLimits, derive_limits
@@ -88,6 +89,7 @@ class RunningApi:
     async def __aenter__(self) -> RunningApi:
         self.system = build_system(self.settings)
         await self.system.tree.start()
+        await start_reconciled(self.system)
         server = GuardedTestServer(
             create_app(self.system, self.feed_options), derive_limits(self.settings)
         )

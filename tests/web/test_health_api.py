@@ -20,6 +20,7 @@ ACTORS = [
     "root/state",
     "root/catalog",
     "root/queue",
+    "root/reconciler",
     "root/health",
 ]
 

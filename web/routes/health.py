@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 
 from actors.health import GetSupervisorHealth, SupervisorHealth, assess_without_actor
+from actors.reconciler import GetLastReconcile
 from supervision import SupervisionError
 from web import keys
 from web.http import json_response
@@ -28,6 +30,16 @@ async def _report(request: web.Request) -> SupervisorHealth:
         return await assess_without_actor(system.tree, system.paths.root, system.health.name, exc)
 
 
+async def _last_reconcile(request: web.Request) -> dict[str, Any] | None:
+    system = request.app[keys.SYSTEM]
+    try:
+        return await system.reconciler.ask(
+            GetLastReconcile(), timeout=system.settings.timeouts.probe
+        )
+    except (SupervisionError, TimeoutError):  # the health reasons say why it does not answer
+        return None
+
+
 async def supervisor_health(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
     report = await _report(request)
@@ -41,7 +53,7 @@ async def supervisor_health(request: web.Request) -> web.Response:
             "actors": [actor.to_dict() for actor in report.actors],
             "reasons": [reason.to_dict() for reason in report.reasons],
             "checks": report.checks,
-            "last_reconcile": None,
+            "last_reconcile": await _last_reconcile(request),
         },
     }
     return json_response(body, status=503 if report.status == "unhealthy" else 200)
