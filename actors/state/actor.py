@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import structlog
@@ -21,12 +22,16 @@ from actors.fsio import Syncer, storage_error
 from actors.health_reasons import GetHealthReasons, HealthReason
 from actors.paths import DataPaths
 from actors.plugin_ids import is_valid_plugin_id, validate_plugin_id
+from actors.rendered import Rendered, render
 from actors.state.disk import DiskPlugin, scan_one, scan_plugins
 from actors.state.messages import (
     FollowConfig,
     FollowOperation,
     GetAllStates,
+    GetAllStatesRendered,
+    GetInstalledFacts,
     GetState,
+    InstalledFacts,
     RescanPlugins,
 )
 from actors.state.model import MAX_ERROR_CHARS, Observed, compose
@@ -62,6 +67,11 @@ class StateActor(Actor):
         self._observed: dict[str, Observed] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._reasons: list[HealthReason] = []
+        # Read models: bumped on every change of a view or of a plugin's files; the rendered
+        # answer is dropped with it and serialised again on the next ask. It starts from the
+        # monotonic clock so a restarted incarnation never repeats one a reader already holds.
+        self._revision = time.monotonic_ns()
+        self._rendered: Rendered | None = None
 
     async def started(self) -> None:
         loaded = await asyncio.to_thread(self._file.load)
@@ -115,6 +125,19 @@ class StateActor(Actor):
     def get_all(self, msg: GetAllStates) -> dict[str, dict[str, Any]]:
         return dict(self._views)
 
+    @handles(GetAllStatesRendered)
+    def get_all_rendered(self, msg: GetAllStatesRendered) -> Rendered:
+        if self._rendered is None:
+            self._rendered = render(self._views)
+        return self._rendered
+
+    @handles(GetInstalledFacts)
+    def installed_facts(self, msg: GetInstalledFacts) -> InstalledFacts:
+        if msg.known_revision == self._revision:
+            return InstalledFacts(self._revision, None)
+        plugins = tuple((self._disk[pid], self._views[pid]) for pid in sorted(self._views))
+        return InstalledFacts(self._revision, plugins)
+
     @handles(GetHealthReasons)
     def health_reasons(self, msg: GetHealthReasons) -> list[HealthReason]:
         return list(self._reasons)
@@ -165,6 +188,7 @@ class StateActor(Actor):
             scan = await asyncio.to_thread(scan_plugins, self._paths.plugins_dir)
             gone = set(self._disk) - set(scan.plugins)
             self._disk = dict(scan.plugins)
+            self._changed()
             for plugin_id in sorted(gone | set(scan.plugins)):
                 self._refresh(plugin_id, "rescan")
             return
@@ -184,6 +208,7 @@ class StateActor(Actor):
                 self._disk.pop(plugin_id, None)
             else:
                 self._disk[plugin_id] = disk
+        self._changed()
 
     def _observe(self, plugin_id: str, record: dict[str, Any]) -> bool:
         """Note a finished operation; returns whether the observations changed."""
@@ -227,10 +252,15 @@ class StateActor(Actor):
             change = "removed"
         else:
             self._views[plugin_id] = new
+        self._changed()
         if self._bus is not None:
             self._bus.publish(
                 "plugin_state", {"plugin_id": plugin_id, "state": new, "change": change}
             )
+
+    def _changed(self) -> None:
+        self._revision += 1
+        self._rendered = None
 
     async def _save_observed(self) -> None:
         try:
