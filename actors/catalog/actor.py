@@ -20,7 +20,7 @@ from actors.installer import InstalledRecord, Installer, Registry, RegistryEntry
 from actors.installer.compat import compare_versions
 from actors.rendered import Rendered, render
 from actors.state.disk import DiskPlugin
-from actors.state.messages import GetInstalledFacts, InstalledFacts
+from actors.state.messages import GetInstalledFacts, InstalledChanged, InstalledFacts
 from actors.timeutil import now_iso
 from supervision import Actor, ActorRef, handles
 
@@ -123,6 +123,10 @@ class Catalog(Actor):
         self._timeout = ask_timeout_s
         self._registry_error: tuple[str, str] | None = None  # (message, since)
         self._facts = InstalledFacts(-1, ())  # the state's plugins at its last revision
+        # Once the state tells us of its changes (InstalledChanged), the facts are asked again
+        # only after one; until then, at every listing (the state answers cheaply if unchanged).
+        self._followed = False
+        self._stale = True
         # The installed listing, for (state revision, registry snapshot) it was made from.
         self._listed: tuple[int, RegistrySnapshot | None, list[dict[str, Any]]] | None = None
         self._listed_rendered: Rendered | None = None
@@ -220,13 +224,22 @@ class Catalog(Actor):
             self._listed_rendered = render({"plugins": plugins})
         return self._listed_rendered
 
+    @handles(InstalledChanged)
+    def installed_changed(self, msg: InstalledChanged) -> None:
+        self._followed = True
+        if msg.revision > self._facts.revision:
+            self._stale = True
+
     async def _installed(self) -> InstalledFacts:
-        """The state's plugins, asked again only for what changed since the last answer."""
+        """The state's plugins, asked again only when they may have changed."""
+        if self._followed and not self._stale:
+            return self._facts
         facts: InstalledFacts = await self._state.ask(
             GetInstalledFacts(self._facts.revision), timeout=self._timeout
         )
         if facts.plugins is not None:
             self._facts = facts
+        self._stale = False
         return self._facts
 
     async def _listing(self) -> list[dict[str, Any]]:

@@ -31,13 +31,14 @@ from actors.state.messages import (
     GetAllStatesRendered,
     GetInstalledFacts,
     GetState,
+    InstalledChanged,
     InstalledFacts,
     RescanPlugins,
 )
 from actors.state.model import MAX_ERROR_CHARS, Observed, compose
 from actors.state.store import Loaded, StateFile
 from actors.timeutil import now_iso
-from supervision import Actor, ActorRef, handles
+from supervision import Actor, ActorRef, ActorStopped, MailboxFull, handles
 
 log = structlog.get_logger(__name__, actor="state")
 
@@ -53,6 +54,7 @@ class StateActor(Actor):
         *,
         syncer: Syncer | None = None,
         ask_timeout_s: float = 10.0,
+        installed_listener: ActorRef | None = None,
     ) -> None:
         super().__init__()
         self._paths = paths
@@ -72,6 +74,7 @@ class StateActor(Actor):
         # monotonic clock so a restarted incarnation never repeats one a reader already holds.
         self._revision = time.monotonic_ns()
         self._rendered: Rendered | None = None
+        self._listener = installed_listener  # told InstalledChanged on every change
 
     async def started(self) -> None:
         loaded = await asyncio.to_thread(self._file.load)
@@ -85,6 +88,7 @@ class StateActor(Actor):
         self._note_load(loaded)
         if loaded.problem or loaded.outdated:
             await self._save_observed()
+        self._changed()  # a listener may hold what an earlier incarnation answered
         if scan.ignored:
             log.warning("state_ignored_folders", ignored=scan.ignored)
         log.info("state_started", plugins=len(self._views), generation=self._generation)
@@ -261,6 +265,15 @@ class StateActor(Actor):
     def _changed(self) -> None:
         self._revision += 1
         self._rendered = None
+        if self._listener is None:
+            return
+        note = InstalledChanged(self._revision)
+        try:
+            self._listener.tell_nowait(note)  # now, so it is queued ahead of later reads
+        except MailboxFull:
+            self.spawn(self._listener.tell(note), name="installed-changed")
+        except ActorStopped:
+            pass  # shutting down: nobody left to list anything
 
     async def _save_observed(self) -> None:
         try:

@@ -48,6 +48,14 @@ class InstalledFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class InstalledChanged:
+    """Told to the state's ``installed_listener`` when its revision moved: what an earlier
+    ``GetInstalledFacts`` answered is out of date (queued in order with the change)."""
+
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
 class RescanPlugins:
     """-> ``None`` once plugins/ has been read again (``plugin_ids`` only, or everything)."""
 

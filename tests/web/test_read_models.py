@@ -90,3 +90,24 @@ async def test_installed_listing_reads_plugin_files_when_they_change_not_per_req
     await api.system.state.ask(RescanPlugins(("clock",)), timeout=5)
     _, _, after = await raw_get(api, "/api/v3/plugins/installed")
     assert orjson.loads(after)["data"]["plugins"][0]["description"] == "edited on disk"
+
+
+def processed(api: RunningApi, name: str) -> int:
+    assert api.system is not None
+    return next(s.processed for s in api.system.tree.stats() if s.name.endswith(name))
+
+
+async def test_repeated_listings_ask_the_state_nothing_until_it_changes(api: RunningApi) -> None:
+    _, _, first = await raw_get(api, "/api/v3/plugins/installed")
+    before = processed(api, "state")
+    for _ in range(5):
+        status, _, body = await raw_get(api, "/api/v3/plugins/installed")
+        assert (status, body) == (200, first)
+    assert processed(api, "state") == before  # told of changes; no ask per request
+
+    status, body = await api.post(
+        "/api/v3/plugins/toggle", {"plugin_id": "ticker", "enabled": False}
+    )
+    assert status == 200, body
+    _, _, after = await raw_get(api, "/api/v3/plugins/installed")
+    assert orjson.loads(after)["data"]["plugins"][1]["enabled"] is False
