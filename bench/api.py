@@ -66,9 +66,12 @@ def line(server: str, plugins: int, mode: str, connections: int, r: dict) -> str
 
 
 def bench_size(plugins: int, args: argparse.Namespace, root: Path) -> dict[str, float]:
+    """Both servers run side by side; each read cell drives ours then the bare app back to
+    back, so both see the same background load of a shared machine."""
     data, registry = prepare(root / f"n{plugins}", plugins)
-    port = free_port()
+    port, bare_port = free_port(), free_port()
     real = start_real(data, registry, port)
+    bare = None
     top: dict[str, float] = {}
     try:
         wait_answer(port, READS["installed"])
@@ -76,29 +79,27 @@ def bench_size(plugins: int, args: argparse.Namespace, root: Path) -> dict[str, 
         for path in READS.values():
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as reply:
                 bodies[path] = reply.read().decode()
-        config = data / "config" / "config.json"
-        for mode in ("state", "installed", "toggle"):
+        bodies_file = root / f"bodies-{plugins}.json"
+        bodies_file.write_bytes(orjson.dumps(bodies))
+        bare = start_bare(bare_port, bodies_file)
+        wait_answer(bare_port, READS["state"])
+        for mode in ("state", "installed"):
             for connections in args.connections:
-                r = drive(real.pid, port, mode, connections, args.seconds, plugins)
-                print(line("ours", plugins, mode, connections, r), flush=True)
-                top[f"ours_{mode}_{connections}"] = r["rps"]
+                for server, pid, at in (("ours", real.pid, port), ("bare", bare.pid, bare_port)):
+                    r = drive(pid, at, mode, connections, args.seconds, plugins)
+                    print(line(server, plugins, mode, connections, r), flush=True)
+                    top[f"{server}_{mode}_{connections}"] = r["rps"]
+        for connections in args.connections:
+            r = drive(real.pid, port, "toggle", connections, args.seconds, plugins)
+            print(line("ours", plugins, "toggle", connections, r), flush=True)
+            top[f"ours_toggle_{connections}"] = r["rps"]
+        config = data / "config" / "config.json"
         if config.exists():
             print(f"plugins={plugins} config_json_bytes={config.stat().st_size}", flush=True)
     finally:
         stop(real)
-    bodies_file = root / f"bodies-{plugins}.json"
-    bodies_file.write_bytes(orjson.dumps(bodies))
-    bare_port = free_port()
-    bare = start_bare(bare_port, bodies_file)
-    try:
-        wait_answer(bare_port, READS["state"])
-        for mode in ("state", "installed"):
-            for connections in args.connections:
-                r = drive(bare.pid, bare_port, mode, connections, args.seconds, plugins)
-                print(line("bare", plugins, mode, connections, r), flush=True)
-                top[f"bare_{mode}_{connections}"] = r["rps"]
-    finally:
-        stop(bare)
+        if bare is not None:
+            stop(bare)
     return top
 
 
