@@ -3,7 +3,7 @@
 With 20 installed plugins: exec to READY (sd_notify on a real socket) against the bare app's
 exec to first answer, idle resident memory of both, and what the real server writes while
 nothing changes (systemd watchdog pings every ``--ping-ms``, for ``--idle-seconds``).
-Prints ``name=value`` lines. Usage: ``python bench/footprint.py [--runs 3] [--idle-seconds 20]``.
+Prints ``name=value`` lines. Usage: ``python bench/footprint.py [--runs 5] [--idle-seconds 20]``.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def one_bare(bodies: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plugins", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     parser.add_argument("--ping-ms", type=int, default=50)
     args = parser.parse_args()
@@ -118,11 +118,11 @@ def main() -> None:
         data, registry = prepare(root, args.plugins)
         bodies = root / "bodies.json"
         bodies.write_bytes(orjson.dumps({"/api/v3/plugins/state": '{"status":"success"}'}))
-        real = [
-            one_real(data, registry, root, args.idle_seconds if i == 0 else 0, args.ping_ms)
-            for i in range(args.runs)
-        ]
-        bare = [one_bare(bodies) for _ in range(args.runs)]
+        real, bare = [], []
+        for i in range(args.runs):  # alternated, so both see the same background load
+            idle = args.idle_seconds if i == 0 else 0
+            real.append(one_real(data, registry, root, idle, args.ping_ms))
+            bare.append(one_bare(bodies))
     real_ready = statistics.median(r["ready_s"] for r in real)
     bare_ready = statistics.median(r["ready_s"] for r in bare)
     real_rss = statistics.median(r["rss_kib"] for r in real)
