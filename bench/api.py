@@ -4,7 +4,8 @@ For 20 and 200 installed plugins: starts the real server (run.py) and a bare aio
 answering the same bytes, each in a child process, and drives them from a separate load
 process (bench/load.py, aiohttp client, keep-alive) on loopback at 1, 16 and 64 connections,
 each run bounded by ``--seconds``. Prints ``name=value`` lines, then ``read_ratio``,
-``installed_ratio`` (ours / bare requests/s at 64 connections) per size and
+``installed_ratio`` (ours / bare requests/s at 64 connections), ``read_cpu_ratio`` and
+``installed_cpu_ratio`` (bare / ours server CPU per request) per size and
 ``toggle_scaling`` (toggles/s at the largest size / at the smallest).
 Usage: ``python bench/api.py [--sizes 20,200] [--connections 1,16,64] [--seconds 3]``.
 """
@@ -89,6 +90,7 @@ def bench_size(plugins: int, args: argparse.Namespace, root: Path) -> dict[str, 
                     r = drive(pid, at, mode, connections, args.seconds, plugins)
                     print(line(server, plugins, mode, connections, r), flush=True)
                     top[f"{server}_{mode}_{connections}"] = r["rps"]
+                    top[f"{server}_{mode}_{connections}_cpu"] = r["cpu_s_per_1k"]
         for connections in args.connections:
             r = drive(real.pid, port, "toggle", connections, args.seconds, plugins)
             print(line("ours", plugins, "toggle", connections, r), flush=True)
@@ -119,6 +121,10 @@ def main() -> None:
             for mode, name in (("state", "read_ratio"), ("installed", "installed_ratio")):
                 ratio = top[f"ours_{mode}_{most}"] / max(top[f"bare_{mode}_{most}"], 0.1)
                 print(f"plugins={plugins} {name}={ratio:.2f}", flush=True)
+                # Server CPU per request, bare / ours: steadier than req/s when the load
+                # process and the server share few cores.
+                cpu = top[f"bare_{mode}_{most}_cpu"] / max(top[f"ours_{mode}_{most}_cpu"], 1e-6)
+                print(f"plugins={plugins} {name.replace('_ratio', '_cpu_ratio')}={cpu:.2f}")
             toggles[plugins] = top[f"ours_toggle_{most}"]
     if len(sizes) > 1:
         scaling = toggles[max(sizes)] / max(toggles[min(sizes)], 0.1)
