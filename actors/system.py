@@ -217,6 +217,7 @@ def build_system(settings: Settings) -> System:
                 bus,
                 syncer=syncer,
                 ask_timeout_s=timeouts.read,
+                installed_listener=system.catalog,  # keeps its installed listing current
             ),
         ),
         ChildSpec("catalog", catalog),

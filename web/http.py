@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from actors.errors import ErrorCode, PlugvisorError, invalid_input
+from actors.rendered import Rendered
 
 JSON_BODY_LIMIT = 1024 * 1024  # 1 MiB
 ARCHIVE_BODY_LIMIT = 50 * 1024 * 1024  # 50 MiB
@@ -57,6 +58,27 @@ def success(
     if message is not None:
         body["message"] = message
     return json_response(body, status=status, headers=headers)
+
+
+def rendered_success(request: web.Request, rendered: Rendered) -> web.Response:
+    """The success envelope around bytes an actor serialised once, with their ETag; 304 with
+    no body when ``If-None-Match`` names it (or is ``*``)."""
+    headers = {"ETag": rendered.etag, "Cache-Control": "no-cache"}
+    wanted = request.headers.get("If-None-Match")
+    if wanted is not None and _etag_matches(wanted, rendered.etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(
+        body=b'{"status":"success","data":' + rendered.body + b"}",
+        content_type=JSON_CONTENT_TYPE,
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match asks for."""
+    tags = [tag.strip() for tag in header.split(",")]
+    return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
 
 
 def too_large(limit: int) -> PlugvisorError:

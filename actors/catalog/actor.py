@@ -1,9 +1,11 @@
 """The catalog actor: registry look-ups and listings, and the installed plugins as users see them.
 
 It owns the one ``Registry`` (and so ``cache/``, its only writer); everyone else asks it for
-entries. Installed manifests come through the installer's read-only methods, states from the
-state actor. A first registry load runs in the background at start, so an offline device
-starts at once and reports the registry as unreachable.
+entries. Installed manifests, install records and states come from the state actor, which
+reads them when they change; the installed listing is composed and serialised again only when
+the state's revision or the registry copy changed. A first registry load runs in the
+background at start, so an offline device starts at once and reports the registry as
+unreachable.
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ from actors.errors import PlugvisorError
 from actors.health_reasons import GetHealthReasons, HealthReason
 from actors.installer import InstalledRecord, Installer, Registry, RegistryEntry, RegistrySnapshot
 from actors.installer.compat import compare_versions
-from actors.state.messages import GetAllStates
+from actors.rendered import Rendered, render
+from actors.state.disk import DiskPlugin
+from actors.state.messages import GetInstalledFacts, InstalledChanged, InstalledFacts
 from actors.timeutil import now_iso
 from supervision import Actor, ActorRef, handles
 
-from .messages import ListInstalled, ListStore, RefreshRegistry, ResolveRegistryEntry
+from .messages import (
+    ListInstalled,
+    ListInstalledRendered,
+    ListStore,
+    RefreshRegistry,
+    ResolveRegistryEntry,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +73,40 @@ def _installed_version(
     return False, None
 
 
+def _describe(
+    disk: DiskPlugin, state: dict[str, Any], snapshot: RegistrySnapshot | None
+) -> dict[str, Any]:
+    """One installed plugin as the listing shows it (the same fields whatever its manifest)."""
+    plugin_id = disk.plugin_id
+    manifest = disk.manifest or {}
+    manifest_error = f"Plugin '{plugin_id}': {disk.error}" if disk.error is not None else None
+    record = disk.record
+    version = (record.version if record else None) or manifest.get("version")
+    registry_id = (record.source.registry_id if record else None) or plugin_id
+    entry = snapshot.find(registry_id) if snapshot else None
+    latest = entry.latest_version if entry else None
+    described = {
+        "id": plugin_id,
+        "name": manifest.get("name") or plugin_id,
+        "version": version,
+        "author": manifest.get("author"),
+        "description": manifest.get("description"),
+        "category": manifest.get("category"),
+        "tags": [t for t in manifest.get("tags") or [] if isinstance(t, str)],
+        "enabled": bool(state.get("enabled", False)),
+        "status": "error" if manifest_error else state.get("status", "unknown"),
+        "health": state.get("health", "unknown"),
+        "update_available": _newer(latest, version),
+        "latest_version": latest,
+        "installed_at": (record.installed_at if record else None) or state.get("installed_at"),
+        "last_updated": (record.last_updated if record else None) or state.get("last_updated"),
+        "source": record.source.public() if record else None,
+    }
+    if manifest_error:
+        described["error"] = manifest_error
+    return described
+
+
 class Catalog(Actor):
     def __init__(
         self,
@@ -78,6 +122,14 @@ class Catalog(Actor):
         self._state = state
         self._timeout = ask_timeout_s
         self._registry_error: tuple[str, str] | None = None  # (message, since)
+        self._facts = InstalledFacts(-1, ())  # the state's plugins at its last revision
+        # Once the state tells us of its changes (InstalledChanged), the facts are asked again
+        # only after one; until then, at every listing (the state answers cheaply if unchanged).
+        self._followed = False
+        self._stale = True
+        # The installed listing, for (state revision, registry snapshot) it was made from.
+        self._listed: tuple[int, RegistrySnapshot | None, list[dict[str, Any]]] | None = None
+        self._listed_rendered: Rendered | None = None
 
     async def started(self) -> None:
         self.spawn(self._first_load(), name="registry-first-load")
@@ -122,7 +174,7 @@ class Catalog(Actor):
     @handles(ListStore)
     async def list_store(self, msg: ListStore) -> dict[str, Any]:
         snapshot = await self._snapshot()
-        records = await self._installed_records()
+        records = {disk.plugin_id: disk.record for disk, _ in (await self._installed()).plugins}
         by_entry = {
             record.source.registry_id: record.version
             for record in records.values()
@@ -163,13 +215,42 @@ class Catalog(Actor):
 
     @handles(ListInstalled)
     async def list_installed(self, msg: ListInstalled) -> list[dict[str, Any]]:
-        states: dict[str, dict[str, Any]] = await self._state.ask(
-            GetAllStates(), timeout=self._timeout
+        return await self._listing()
+
+    @handles(ListInstalledRendered)
+    async def list_installed_rendered(self, msg: ListInstalledRendered) -> Rendered:
+        plugins = await self._listing()
+        if self._listed_rendered is None:
+            self._listed_rendered = render({"plugins": plugins})
+        return self._listed_rendered
+
+    @handles(InstalledChanged)
+    def installed_changed(self, msg: InstalledChanged) -> None:
+        self._followed = True
+        if msg.revision > self._facts.revision:
+            self._stale = True
+
+    async def _installed(self) -> InstalledFacts:
+        """The state's plugins, asked again only when they may have changed."""
+        if self._followed and not self._stale:
+            return self._facts
+        facts: InstalledFacts = await self._state.ask(
+            GetInstalledFacts(self._facts.revision), timeout=self._timeout
         )
+        if facts.plugins is not None:
+            self._facts = facts
+        self._stale = False
+        return self._facts
+
+    async def _listing(self) -> list[dict[str, Any]]:
+        facts = await self._installed()
         snapshot = self._registry.snapshot  # never wait for the network to list what is here
-        plugins = []
-        for plugin_id in await self._installer.installed_ids():
-            plugins.append(await self._describe(plugin_id, states.get(plugin_id), snapshot))
+        listed = self._listed
+        if listed is not None and listed[0] == facts.revision and listed[1] is snapshot:
+            return listed[2]
+        plugins = [_describe(disk, view, snapshot) for disk, view in facts.plugins or ()]
+        self._listed = (facts.revision, snapshot, plugins)
+        self._listed_rendered = None
         return plugins
 
     @handles(GetHealthReasons)
@@ -186,47 +267,6 @@ class Catalog(Actor):
                 remediation="Check the device's network connection or the --registry-url setting",
             )
         ]
-
-    async def _describe(
-        self, plugin_id: str, state: dict[str, Any] | None, snapshot: RegistrySnapshot | None
-    ) -> dict[str, Any]:
-        try:
-            manifest = await self._installer.read_manifest(plugin_id)
-            manifest_error = None
-        except PlugvisorError as exc:
-            manifest, manifest_error = {}, exc.message
-        record = await self._installer.installed_record(plugin_id)
-        version = (record.version if record else None) or manifest.get("version")
-        registry_id = (record.source.registry_id if record else None) or plugin_id
-        entry = snapshot.find(registry_id) if snapshot else None
-        latest = entry.latest_version if entry else None
-        state = state or {}
-        described = {
-            "id": plugin_id,
-            "name": manifest.get("name") or plugin_id,
-            "version": version,
-            "author": manifest.get("author"),
-            "description": manifest.get("description"),
-            "category": manifest.get("category"),
-            "tags": [t for t in manifest.get("tags") or [] if isinstance(t, str)],
-            "enabled": bool(state.get("enabled", False)),
-            "status": "error" if manifest_error else state.get("status", "unknown"),
-            "health": state.get("health", "unknown"),
-            "update_available": _newer(latest, version),
-            "latest_version": latest,
-            "installed_at": (record.installed_at if record else None) or state.get("installed_at"),
-            "last_updated": (record.last_updated if record else None) or state.get("last_updated"),
-            "source": record.source.public() if record else None,
-        }
-        if manifest_error:
-            described["error"] = manifest_error
-        return described
-
-    async def _installed_records(self) -> dict[str, InstalledRecord | None]:
-        return {
-            plugin_id: await self._installer.installed_record(plugin_id)
-            for plugin_id in await self._installer.installed_ids()
-        }
 
     def _error_text(self) -> str | None:
         return self._registry_error[0] if self._registry_error else None

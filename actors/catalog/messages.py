@@ -34,3 +34,9 @@ class RefreshRegistry:
 @dataclass(frozen=True, slots=True)
 class ListInstalled:
     """-> every installed plugin: manifest fields, state, and whether an update is available."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListInstalledRendered:
+    """-> ``actors.rendered.Rendered`` of ``{"plugins": <what ListInstalled answers>}``,
+    serialised once per change of the state or of the registry copy."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import structlog
@@ -21,19 +22,24 @@ from actors.fsio import Syncer, storage_error
 from actors.health_reasons import GetHealthReasons, HealthReason
 from actors.paths import DataPaths
 from actors.plugin_ids import is_valid_plugin_id, validate_plugin_id
+from actors.rendered import Rendered, render
 from actors.state.disk import DiskPlugin, scan_one, scan_plugins
 from actors.state.messages import (
     FollowConfig,
     FollowHealth,
     FollowOperation,
     GetAllStates,
+    GetAllStatesRendered,
+    GetInstalledFacts,
     GetState,
+    InstalledChanged,
+    InstalledFacts,
     RescanPlugins,
 )
 from actors.state.model import HEALTH, MAX_ERROR_CHARS, Observed, compose
 from actors.state.store import Loaded, StateFile
 from actors.timeutil import now_iso
-from supervision import Actor, ActorRef, handles
+from supervision import Actor, ActorRef, ActorStopped, MailboxFull, handles
 
 log = structlog.get_logger(__name__, actor="state")
 
@@ -49,6 +55,7 @@ class StateActor(Actor):
         *,
         syncer: Syncer | None = None,
         ask_timeout_s: float = 10.0,
+        installed_listener: ActorRef | None = None,
     ) -> None:
         super().__init__()
         self._paths = paths
@@ -64,6 +71,12 @@ class StateActor(Actor):
         self._views: dict[str, dict[str, Any]] = {}
         self._reasons: list[HealthReason] = []
         self._health: dict[str, str] = {}  # followed from the health actor's events
+        # Read models: bumped on every change of a view or of a plugin's files; the rendered
+        # answer is dropped with it and serialised again on the next ask. It starts from the
+        # monotonic clock so a restarted incarnation never repeats one a reader already holds.
+        self._revision = time.monotonic_ns()
+        self._rendered: Rendered | None = None
+        self._listener = installed_listener  # told InstalledChanged on every change
 
     async def started(self) -> None:
         loaded = await asyncio.to_thread(self._file.load)
@@ -77,6 +90,7 @@ class StateActor(Actor):
         self._note_load(loaded)
         if loaded.problem or loaded.outdated:
             await self._save_observed()
+        self._changed()  # a listener may hold what an earlier incarnation answered
         if scan.ignored:
             log.warning("state_ignored_folders", ignored=scan.ignored)
         log.info("state_started", plugins=len(self._views), generation=self._generation)
@@ -116,6 +130,19 @@ class StateActor(Actor):
     @handles(GetAllStates)
     def get_all(self, msg: GetAllStates) -> dict[str, dict[str, Any]]:
         return dict(self._views)
+
+    @handles(GetAllStatesRendered)
+    def get_all_rendered(self, msg: GetAllStatesRendered) -> Rendered:
+        if self._rendered is None:
+            self._rendered = render(self._views)
+        return self._rendered
+
+    @handles(GetInstalledFacts)
+    def installed_facts(self, msg: GetInstalledFacts) -> InstalledFacts:
+        if msg.known_revision == self._revision:
+            return InstalledFacts(self._revision, None)
+        plugins = tuple((self._disk[pid], self._views[pid]) for pid in sorted(self._views))
+        return InstalledFacts(self._revision, plugins)
 
     @handles(GetHealthReasons)
     def health_reasons(self, msg: GetHealthReasons) -> list[HealthReason]:
@@ -175,6 +202,7 @@ class StateActor(Actor):
             scan = await asyncio.to_thread(scan_plugins, self._paths.plugins_dir)
             gone = set(self._disk) - set(scan.plugins)
             self._disk = dict(scan.plugins)
+            self._changed()
             for plugin_id in sorted(gone | set(scan.plugins)):
                 self._refresh(plugin_id, "rescan")
             return
@@ -194,6 +222,7 @@ class StateActor(Actor):
                 self._disk.pop(plugin_id, None)
             else:
                 self._disk[plugin_id] = disk
+        self._changed()
 
     def _observe(self, plugin_id: str, record: dict[str, Any]) -> bool:
         """Note a finished operation; returns whether the observations changed."""
@@ -238,10 +267,24 @@ class StateActor(Actor):
             change = "removed"
         else:
             self._views[plugin_id] = new
+        self._changed()
         if self._bus is not None:
             self._bus.publish(
                 "plugin_state", {"plugin_id": plugin_id, "state": new, "change": change}
             )
+
+    def _changed(self) -> None:
+        self._revision += 1
+        self._rendered = None
+        if self._listener is None:
+            return
+        note = InstalledChanged(self._revision)
+        try:
+            self._listener.tell_nowait(note)  # now, so it is queued ahead of later reads
+        except MailboxFull:
+            self.spawn(self._listener.tell(note), name="installed-changed")
+        except ActorStopped:
+            pass  # shutting down: nobody left to list anything
 
     async def _save_observed(self) -> None:
         try:

@@ -25,6 +25,37 @@ class GetAllStates:
 
 
 @dataclass(frozen=True, slots=True)
+class GetAllStatesRendered:
+    """-> ``actors.rendered.Rendered`` of what ``GetAllStates`` answers, serialised once per
+    change of any view, not once per ask."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetInstalledFacts:
+    """-> ``InstalledFacts``: what plugins/ holds (``DiskPlugin``s) and each plugin's view, or
+    only the revision when it is still ``known_revision`` (nothing changed since)."""
+
+    known_revision: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledFacts:
+    """The state's revision (it grows on every change of a view or of a plugin's files) and,
+    unless unchanged, ``(disk, view)`` per installed plugin, sorted by id."""
+
+    revision: int
+    plugins: tuple[tuple[Any, dict[str, Any]], ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledChanged:
+    """Told to the state's ``installed_listener`` when its revision moved: what an earlier
+    ``GetInstalledFacts`` answered is out of date (queued in order with the change)."""
+
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
 class RescanPlugins:
     """-> ``None`` once plugins/ has been read again (``plugin_ids`` only, or everything)."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import BodyPartReader, MultipartReader, web
 
 from actors.catalog.messages import (
-    ListInstalled,
+    ListInstalledRendered,
     ListStore,
     RefreshRegistry,
     ResolveRegistryEntry,
@@ -32,7 +32,7 @@ from actors.installer.urls import (
 )
 from actors.plugin_ids import validate_plugin_id
 from actors.queue.messages import Enqueue
-from actors.state.messages import GetAllStates, GetState
+from actors.state.messages import GetAllStatesRendered, GetState
 from actors.toggle import toggle_plugin
 from web import keys
 from web.http import (
@@ -42,6 +42,7 @@ from web.http import (
     query_param,
     read_body,
     read_json_object,
+    rendered_success,
     success,
     too_large,
 )
@@ -216,8 +217,10 @@ async def toggle(request: web.Request) -> web.Response:
 
 async def installed(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
-    plugins = await system.catalog.ask(ListInstalled(), timeout=system.settings.timeouts.network)
-    return success({"plugins": plugins})
+    timeout = system.settings.timeouts.network
+    return rendered_success(
+        request, await system.catalog.ask(ListInstalledRendered(), timeout=timeout)
+    )
 
 
 async def store_list(request: web.Request) -> web.Response:
@@ -255,7 +258,9 @@ async def plugin_state(request: web.Request) -> web.Response:
     timeout = system.settings.timeouts.read
     raw_id = query_param(request, "plugin_id")
     if raw_id is None or raw_id == "":
-        return success(await system.state.ask(GetAllStates(), timeout=timeout))
+        return rendered_success(
+            request, await system.state.ask(GetAllStatesRendered(), timeout=timeout)
+        )
     plugin_id = validate_plugin_id(raw_id)
     state = await system.state.ask(GetState(plugin_id), timeout=timeout)
     if state is None:
