@@ -137,6 +137,8 @@ async def subscriber(session: aiohttp.ClientSession, url: str, latencies: list[f
             body = orjson.loads(message.data)
             if body.get("type") != "event":
                 continue
+            if "t" not in body["data"]:
+                continue  # the system's own events (health checks): not the bench's
             latencies.append((time.monotonic_ns() - body["data"]["t"]) / 1e6)
             if body["data"]["n"] == -1:
                 return

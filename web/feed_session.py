@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +77,23 @@ def fold(
     return dict(sorted(plugins.items())), ordered, health
 
 
+class WireCache:
+    """Each event serialised once for every subscriber: the frames of the newest ``size`` events."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._frames: OrderedDict[int, str] = OrderedDict()
+
+    def frame(self, event: Event) -> str:
+        text = self._frames.get(event.seq)
+        if text is None:
+            message = {"type": "event", "seq": event.seq, "event": event.topic, "data": event.data}
+            text = self._frames[event.seq] = orjson.dumps(message).decode()
+            if len(self._frames) > self._size:
+                self._frames.popitem(last=False)
+        return text
+
+
 class FeedSession:
     """Serves one WebSocket: call ``start`` (subscribes at once), then ``run`` until it ends."""
 
@@ -87,8 +104,10 @@ class FeedSession:
         snapshot_source: SnapshotSource,
         options: FeedOptions,
         transport: asyncio.BaseTransport | None,
+        wire: WireCache | None = None,
     ) -> None:
         self.ws = ws
+        self._wire = wire or WireCache()
         self._transport = transport
         self._bus = bus
         self._snapshot_source = snapshot_source
@@ -232,14 +251,16 @@ class FeedSession:
 
     async def _send_event(self, event: Event) -> None:
         self._last_seq = event.seq
-        message = {"type": "event", "seq": event.seq, "event": event.topic, "data": event.data}
-        await self._send(message)
+        await self._send_text(self._wire.frame(event))
 
     async def _send(self, message: dict[str, Any]) -> None:
+        await self._send_text(orjson.dumps(message).decode())
+
+    async def _send_text(self, text: str) -> None:
         if self.ws.closed:
             raise ConnectionResetError("feed socket closed")
         try:
             async with asyncio.timeout(self._options.send_timeout_s):
-                await self.ws.send_str(orjson.dumps(message).decode())
+                await self.ws.send_str(text)
         except TimeoutError:
             raise Stalled from None

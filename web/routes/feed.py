@@ -18,7 +18,7 @@ from actors.state.messages import GetAllStates
 from actors.system import System
 from supervision import SupervisionError
 from web import keys
-from web.feed_session import FeedOptions, FeedSession, SnapshotSource
+from web.feed_session import FeedOptions, FeedSession, SnapshotSource, WireCache
 from web.health_summary import health_summary
 from web.http import query_int, query_param
 
@@ -27,6 +27,7 @@ log = structlog.get_logger(__name__)
 MAX_SEQ = 2**63 - 1
 FEED_OPTIONS = web.AppKey("feed_options", FeedOptions)
 FEED_SESSIONS = web.AppKey("feed_sessions", set[FeedSession])
+FEED_WIRE = web.AppKey("feed_wire", WireCache)  # one serialisation per event for all sockets
 
 
 def _since(request: web.Request) -> int | None:
@@ -79,7 +80,9 @@ async def feed(request: web.Request) -> web.WebSocketResponse:
     )
     if not ws.can_prepare(request).ok:
         raise PlugvisorError(ErrorCode.INVALID_INPUT, "This endpoint needs a WebSocket upgrade")
-    session = FeedSession(ws, system.bus, snapshot_source(system), options, request.transport)
+    session = FeedSession(
+        ws, system.bus, snapshot_source(system), options, request.transport, request.app[FEED_WIRE]
+    )
     session.start()  # subscribe before anything is read: no event can fall in between
     sessions = request.app[FEED_SESSIONS]
     writer: asyncio.Task[None] | None = None
@@ -123,5 +126,6 @@ async def _close_all(app: web.Application) -> None:
 def setup(app: web.Application, options: FeedOptions | None = None) -> None:
     app[FEED_OPTIONS] = options or FeedOptions()
     app[FEED_SESSIONS] = set()
+    app[FEED_WIRE] = WireCache()
     app.router.add_get("/api/v3/ws", feed)
     app.on_shutdown.append(_close_all)
