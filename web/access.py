@@ -14,7 +14,7 @@ The rules, in the order they are applied to every request:
    (``web.auth_limits``); ``max_failures`` wrong ones in a window make every request of
    that address 401 with ``Retry-After`` (and ``context.retry_after_s``) until it passes.
 
-An authorised request is marked ``request["user"] = "token"`` (else ``"local"``): the
+An authorised request is marked ``request[keys.USER] = "token"`` (else ``"local"``): the
 history's ``user``. The token itself is never logged or recorded.
 """
 
@@ -28,6 +28,7 @@ from yarl import URL
 
 from actors.access import AccessToken, Mode, exposed
 from actors.errors import ErrorCode, PlugvisorError
+from web import keys
 from web.auth_limits import FailureLimiter
 from web.middleware import error_response
 
@@ -48,8 +49,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="plugvisor"'}
 
 def request_user(request: web.Request) -> str:
     """What the history records as ``user``: ``token`` or ``local`` (never the token)."""
-    user = request.get("user")
-    return user if isinstance(user, str) and user else USER_LOCAL
+    return request.get(keys.USER, USER_LOCAL)
 
 
 def needs_token(path: str) -> bool:
@@ -111,7 +111,7 @@ def access_middleware(access: AccessToken, limiter: FailureLimiter) -> Middlewar
             return _refuse(
                 ErrorCode.FORBIDDEN, "Requests from another site's page are refused", request
             )
-        request["user"] = USER_LOCAL
+        request[keys.USER] = USER_LOCAL
         if not needs_token(request.path):
             return await handler(request)
         mode = access.mode
@@ -151,7 +151,7 @@ def access_middleware(access: AccessToken, limiter: FailureLimiter) -> Middlewar
                 ErrorCode.UNAUTHORIZED, "The API token is not valid", request, headers=_CHALLENGE
             )
         limiter.succeeded(remote)
-        request["user"] = USER_TOKEN
+        request[keys.USER] = USER_TOKEN
         return await handler(request)
 
     return check_access

@@ -27,7 +27,7 @@ def create_app(
     # enforces the 1 MiB JSON limit itself while reading (web.http.read_body).
     app = web.Application(
         middlewares=[
-            access_middleware(system.access, limiter or FailureLimiter()),
+            access_middleware(system.access, FailureLimiter() if limiter is None else limiter),
             envelope_middleware,
         ],
         client_max_size=ARCHIVE_BODY_LIMIT + 64 * 1024,
