@@ -66,6 +66,8 @@ async def _exercise(port: int, token: str, token_file: Path, root: Path, pid: in
             headers = {"Authorization": f"Bearer {WRONG_TOKEN}"}
             async with http.get("/api/v3/plugins/installed", headers=headers) as response:
                 assert response.status == 401
+        with pytest.raises(aiohttp.WSServerHandshakeError):  # logged with its target, masked
+            await http.ws_connect(f"/api/v3/ws?token={WRONG_TOKEN}")
         install = {"plugin_id": "vault"}
         async with http.post(
             "/api/v3/plugins/install?wait=true", json=install, headers=auth

@@ -143,7 +143,8 @@ def access_middleware(access: AccessToken, limiter: FailureLimiter) -> Middlewar
                 headers=_CHALLENGE,
             )
         if not access.matches(token):
-            log.warning("api_token_refused", path=request.path, remote=remote)
+            # The whole target (the log redactor masks a ?token= in it) tells what was tried.
+            log.warning("api_token_refused", target=request.path_qs, remote=remote)
             wait = limiter.failed(remote)
             if wait is not None:
                 return _too_many(request, wait)
