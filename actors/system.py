@@ -91,10 +91,11 @@ class System:
     health: ActorRef
     reconciler: ActorRef
     access_keeper: ActorRef
-    # The token the API requires now (the keeper writes it, web/access.py reads it).
-    access: AccessToken
+    # The token the API requires now (the keeper writes it, web/access.py reads it); locked
+    # until the keeper has read the token file.
+    access: AccessToken = field(default_factory=AccessToken)
     # Every secret value known (tokens, x-secret settings): the log redactor masks them.
-    secrets: SecretValues
+    secrets: SecretValues = field(default_factory=SecretValues)
     started_at: str = field(default_factory=now_iso)
     # Damaged files set aside since start (health reasons the web front end shows as well).
     damage: Damage = field(default_factory=Damage)
