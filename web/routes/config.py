@@ -22,6 +22,7 @@ from actors.config_store import (
 from actors.errors import invalid_input
 from actors.plugin_ids import validate_plugin_id
 from web import keys
+from web.access import request_user
 from web.http import field, query_bool, query_param, read_json_object, success
 
 _SCHEDULE_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -44,8 +45,7 @@ async def _write(request: web.Request, message: Any) -> Any:
 
 
 def _user(request: web.Request) -> str:
-    user = request.get("user")
-    return user if isinstance(user, str) and user else "local"
+    return request_user(request)
 
 
 def _query_plugin_id(request: web.Request) -> str:
