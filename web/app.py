@@ -12,6 +12,7 @@ from web.feed_session import FeedOptions
 from web.http import ARCHIVE_BODY_LIMIT
 from web.middleware import envelope_middleware
 from web.routes import config, feed, health, operations, plugin_health, plugins, reconcile
+from web.routes import dashboard as dashboard_page
 
 
 def create_app(
@@ -40,4 +41,5 @@ def create_app(
     operations.setup(app)
     reconcile.setup(app)
     feed.setup(app, feed_options)
+    dashboard_page.setup(app)
     return app
