@@ -74,10 +74,19 @@ function pick(object, names) {
   return Object.fromEntries(names.filter((n) => object[n] !== undefined).map((n) => [n, object[n]]));
 }
 
-function queued(answer) {
+// What an install, update or uninstall request answered (202): the feed carries the rest.
+function queued(answer, operationType, pluginId) {
   notice("");
   const data = answer.data || {};
-  if (data.operation_id) operations.update({ operation_type: "operation", stage: "queued", progress: 0, ...data });
+  if (data.operation_id) {
+    operations.noteQueued({
+      operation_type: operationType,
+      plugin_id: pluginId,
+      stage: "queued",
+      progress: 0,
+      ...data,
+    });
+  }
 }
 
 const plugins = new PluginList({
@@ -96,7 +105,7 @@ const plugins = new PluginList({
   async update(id, card) {
     card.error.textContent = "";
     try {
-      queued(await post("/api/v3/plugins/update", { plugin_id: id }));
+      queued(await post("/api/v3/plugins/update", { plugin_id: id }), "update", id);
     } catch (err) {
       card.error.textContent = err.message;
     }
@@ -106,7 +115,11 @@ const plugins = new PluginList({
     if (!window.confirm(`Uninstall ${name}? Its settings are kept.`)) return;
     card.error.textContent = "";
     try {
-      queued(await post("/api/v3/plugins/uninstall", { plugin_id: id, preserve_config: true }));
+      queued(
+        await post("/api/v3/plugins/uninstall", { plugin_id: id, preserve_config: true }),
+        "uninstall",
+        id,
+      );
     } catch (err) {
       card.error.textContent = err.message;
     }
@@ -153,16 +166,18 @@ const feed = new Feed({
     const data = message.data || {};
     if (message.event === "operation") {
       operations.update(data);
-      if (!ACTIVE.has(data.status)) {
-        history.load();
-        store.load();
-        loadInstalled();
-      }
+      if (!ACTIVE.has(data.status)) history.load();
     } else if (message.event === "plugin_state") {
+      const known = listing.get(data.plugin_id);
       if (data.state) states.set(data.plugin_id, data.state);
       else states.delete(data.plugin_id);
-      if (data.state && !listing.has(data.plugin_id)) loadInstalled();
-      else renderPlugins();
+      // Installed, removed or another version: names, updates and the store's marks change.
+      if (!data.state || !known || known.version !== data.state.version) {
+        loadInstalled();
+        store.load();
+      } else {
+        renderPlugins();
+      }
     } else if (message.event === "health" && data.kind === "supervisor") {
       health.load();
     } else if (message.event === "reconcile") {

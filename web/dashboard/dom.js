@@ -1,4 +1,4 @@
-// Building DOM nodes from data without innerHTML: every text goes through textContent.
+// Building DOM nodes from data without parsing markup: every text goes through textContent.
 
 // h("button", {class: "x", type: "button", onclick: fn, "aria-label": "..."}, "text", node)
 export function h(tag, props = {}, ...children) {

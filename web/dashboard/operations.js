@@ -23,6 +23,11 @@ export class OperationList {
     this.render();
   }
 
+  // An operation just queued by this page: shown at once unless the feed already told us more.
+  noteQueued(op) {
+    if (!this.operations.has(op.operation_id)) this.update(op);
+  }
+
   update(op) {
     this.operations.set(op.operation_id, op);
     const finished = [...this.operations.values()].filter((o) => !ACTIVE.has(o.status));

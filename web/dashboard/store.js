@@ -56,7 +56,7 @@ export class Store {
       install.disabled = true;
       error.textContent = "";
       try {
-        this.queued(await post("/api/v3/plugins/install", { plugin_id: entry.id }));
+        this.queued(await post("/api/v3/plugins/install", { plugin_id: entry.id }), "install", entry.id);
       } catch (err) {
         error.textContent = err.message;
       } finally {
@@ -82,7 +82,7 @@ export class Store {
     for (const [name, value] of new FormData(form)) {
       if (String(value).trim()) body[name] = String(value).trim();
     }
-    await this.submit(form, $("install-url-error"), () =>
+    await this.submit(form, $("install-url-error"), "install", body.plugin_id || body.repo_url, () =>
       post("/api/v3/plugins/install-from-url", body),
     );
   }
@@ -90,17 +90,18 @@ export class Store {
   async installArchive(event) {
     event.preventDefault();
     const form = event.target;
-    await this.submit(form, $("install-archive-error"), () =>
+    const file = form.elements.archive.files[0];
+    await this.submit(form, $("install-archive-error"), "install", file ? file.name : "", () =>
       request("POST", "/api/v3/plugins/install-archive", { form: new FormData(form) }),
     );
   }
 
-  async submit(form, errorLine, send) {
+  async submit(form, errorLine, operationType, what, send) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     errorLine.textContent = "";
     try {
-      this.queued(await send());
+      this.queued(await send(), operationType, what);
       form.reset();
     } catch (err) {
       errorLine.textContent = err.message;
