@@ -287,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["rotate-token"]:
         return rotate_main(argv[1:])
+    if argv[:1] == ["install-service"]:  # the systemd unit for a device (deploy/service.py)
+        from deploy.service import main as install_service
+
+        return install_service(argv[1:])
     settings = parse_args(argv)
     secrets = SecretValues()  # filled by the config store and the token keeper
     configure_logging(settings.log_format, secrets=secrets)

@@ -1,0 +1,1 @@
+"""Putting Plugvisor on a device: the systemd unit (``python run.py install-service``)."""
