@@ -1,6 +1,7 @@
 """The dashboard in real Chromium against a real system: install from a local registry and
 watch it complete, toggle, a config error shown at its field, cancel a hung install, a clean
-console, no sideways scrolling at 360 px, screenshots at 1280 and 360 px (tests/artifacts/)."""
+console, no sideways scrolling at 360 px, screenshots at 1280 and 360 px (tests/artifacts/),
+the token prompt."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from actors.errors import ErrorCode, PlugvisorError
+from actors.system import build_system
 from tests.actors.installer.installer_helpers import (
     GitRepo,
     SilentServer,
@@ -19,6 +24,7 @@ from tests.actors.installer.installer_helpers import (
 )
 from tests.web.browser import ARTIFACTS, Console, chromium, open_dashboard, require_browser
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
+from web.app import create_app
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -123,7 +129,7 @@ async def test_the_switch_disables_and_enables_a_plugin(api: RunningApi, browser
     await expect(page.locator('[data-plugin="clock"] .badge').first).to_have_text("enabled")
     await expect(switch).to_be_checked()
     status, body = await api.get("/api/v3/plugins/state?plugin_id=clock")
-    assert body["data"]["enabled"] is True
+    assert (status, body["data"]["enabled"]) == (200, True)
     assert console.errors == []
 
 
@@ -150,7 +156,7 @@ async def test_an_invalid_setting_is_shown_at_its_field(api: RunningApi, browser
     await expect(interval).to_be_focused()
     await expect(page.get_by_label("city")).to_have_attribute("aria-invalid", "false")
     status, body = await api.get("/api/v3/plugins/config?plugin_id=weather")
-    assert (body["data"]["interval"], body["data"]["city"]) == (300, "Oslo")  # nothing saved
+    assert (status, body["data"]["interval"], body["data"]["city"]) == (200, 300, "Oslo")
     # The browser reports the refused request itself; nothing else went wrong.
     assert [e for e in console.errors if "status of 400" not in e] == []
 
@@ -159,7 +165,7 @@ async def test_an_invalid_setting_is_shown_at_its_field(api: RunningApi, browser
     await expect(page.locator("#config-panel [role=status]")).to_contain_text("saved")
     await expect(error).to_have_text("")
     status, body = await api.get("/api/v3/plugins/config?plugin_id=weather")
-    assert (body["data"]["interval"], body["data"]["city"]) == (60, "Bergen")
+    assert (status, body["data"]["interval"], body["data"]["city"]) == (200, 60, "Bergen")
 
 
 async def test_a_hung_install_is_cancelled_from_the_page(api: RunningApi, browser: Any) -> None:
@@ -200,3 +206,57 @@ async def test_clean_console_no_sideways_scroll_and_a_screenshot(
     await page.screenshot(path=str(shot), full_page=True)
     print(f"screenshot: {shot}")
     assert console.errors == []
+
+
+TOKEN = "tok-3f9a1c"
+
+
+@web.middleware
+async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A stand-in for the API's token access (API.md "Access"): /api/v3 needs the bearer
+    token, the WebSocket may pass it as ?token=; the page and its files need none."""
+    if request.path.startswith("/api/v3"):
+        bearer = request.headers.get("Authorization") == f"Bearer {TOKEN}"
+        if not (bearer or request.query.get("token") == TOKEN):
+            raise PlugvisorError(ErrorCode.UNAUTHORIZED, "A valid API token is required")
+    return await handler(request)
+
+
+async def test_the_page_asks_for_the_token_and_keeps_it(env: PluginEnv, browser: Any) -> None:
+    from playwright.async_api import expect
+
+    system = build_system(env.settings())
+    await system.tree.start()
+    app = create_app(system)
+    app.middlewares.append(require_token)  # inside the envelope middleware: a 401 envelope
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        console = Console()
+        page = await browser.new_page()
+        page.on("console", console.on_message)
+        await page.goto(str(client.make_url("/")))
+        dialog = page.get_by_role("dialog", name="Access token needed")
+        await expect(dialog).to_be_visible()
+        await expect(page.get_by_label("API token")).to_be_focused()
+        await page.keyboard.type(TOKEN)
+        await page.keyboard.press("Enter")
+        await expect(dialog).to_be_hidden()
+        await expect(page.locator("#feed-status")).to_have_attribute("data-state", "live")
+        await expect(page.locator('[data-store="clock"]')).to_be_visible()
+        await expect(page.locator("#health-panel")).to_contain_text("root/queue")
+        stored = await page.evaluate("localStorage.getItem('plugvisor.token')")
+        assert stored == TOKEN
+        # Before the token: the refused requests and the refused WebSocket, nothing else.
+        refused = ("status of 401", "HTTP Authentication failed")
+        assert [e for e in console.errors if not any(r in e for r in refused)] == []
+        # A new visit uses the kept token: no prompt, no error at all.
+        console.errors.clear()
+        await page.reload()
+        await expect(page.locator("#feed-status")).to_have_attribute("data-state", "live")
+        await expect(page.locator("#health-panel")).to_contain_text("root/queue")
+        await expect(dialog).to_be_hidden()
+        assert console.errors == []
+    finally:
+        await client.close()
+        await system.tree.stop()
