@@ -21,6 +21,7 @@ from tests.actors.installer.installer_helpers import (
     SilentServer,
     plugin_files,
     registry_entry,
+    tar_gz_bytes,
 )
 from tests.web.browser import ARTIFACTS, Console, chromium, open_dashboard, require_browser
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
@@ -182,6 +183,32 @@ async def test_a_hung_install_is_cancelled_from_the_page(api: RunningApi, browse
     await expect(operation.get_by_role("button")).to_have_count(0)
     status, body = await api.get("/api/v3/plugins/operations?status=active")
     assert (status, body["data"]) == (200, [])
+    assert console.errors == []
+
+
+async def test_install_from_a_url_and_from_an_uploaded_archive(
+    api: RunningApi, env: PluginEnv, browser: Any, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    console = Console()
+    page = await open_dashboard(browser, url(api), console)
+    await page.get_by_text("Install from a URL").click()
+    await page.get_by_label("Git or archive URL").fill(env.repos["ticker"].url)
+    await page.get_by_role("button", name="Install from URL").click()
+    await expect(page.get_by_role("switch", name="Plugin ticker enabled")).to_be_checked(
+        timeout=WAIT_MS
+    )
+    archive = tmp_path / "banner.tar.gz"
+    archive.write_bytes(tar_gz_bytes(plugin_files("banner", "2.1.0"), top="banner-main/"))
+    await page.get_by_text("Install an uploaded archive").click()
+    await page.get_by_label("Plugin archive (.zip or .tar.gz)").set_input_files(str(archive))
+    await page.get_by_role("button", name="Upload and install").click()
+    card = page.locator('[data-plugin="banner"]')
+    await expect(card).to_contain_text("banner · version 2.1.0", timeout=WAIT_MS)
+    status, body = await api.get("/api/v3/plugins/installed")
+    assert status == 200
+    assert sorted(p["id"] for p in body["data"]["plugins"]) == ["banner", "ticker"]
     assert console.errors == []
 
 

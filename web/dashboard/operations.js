@@ -51,7 +51,9 @@ export class OperationList {
   }
 
   item(op) {
-    const what = `${op.operation_type} ${op.plugin_id || (op.parameters && op.parameters.repo_url) || ""}`;
+    const parameters = op.parameters || {};
+    const subject = op.plugin_id || parameters.repo_url || parameters.filename || "";
+    const what = `${op.operation_type} ${subject}`.trim();
     const percent = Math.round((op.progress || 0) * 100);
     const progress = h("progress", {
       max: "100",
