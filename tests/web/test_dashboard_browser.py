@@ -160,6 +160,7 @@ async def test_an_invalid_setting_is_shown_at_its_field(api: RunningApi, browser
     assert (status, body["data"]["interval"], body["data"]["city"]) == (200, 300, "Oslo")
     # The browser reports the refused request itself; nothing else went wrong.
     assert [e for e in console.errors if "status of 400" not in e] == []
+    console.errors.clear()
 
     await interval.fill("60")
     await page.get_by_role("button", name="Save settings").click()
@@ -167,6 +168,22 @@ async def test_an_invalid_setting_is_shown_at_its_field(api: RunningApi, browser
     await expect(error).to_have_text("")
     status, body = await api.get("/api/v3/plugins/config?plugin_id=weather")
     assert (status, body["data"]["interval"], body["data"]["city"]) == (200, 60, "Bergen")
+
+    # Changed elsewhere meanwhile: the page's If-Match no longer matches; 412 explained.
+    status, _ = await api.post(
+        "/api/v3/plugins/config", {"plugin_id": "weather", "config": {"city": "Tromsø"}}
+    )
+    assert status == 200
+    await interval.fill("90")
+    await page.get_by_role("button", name="Save settings").click()
+    summary = page.locator("#config-form-errors")
+    await expect(summary).to_contain_text("changed elsewhere")
+    status, body = await api.get("/api/v3/plugins/config?plugin_id=weather")
+    assert (body["data"]["interval"], body["data"]["city"]) == (60, "Tromsø")
+    await summary.get_by_role("button", name="Load the current settings").click()
+    await expect(page.get_by_label("city")).to_have_value("Tromsø")
+    await expect(page.get_by_label("interval")).to_have_value("60")
+    assert [e for e in console.errors if "status of 412" not in e] == []
 
 
 async def test_a_hung_install_is_cancelled_from_the_page(api: RunningApi, browser: Any) -> None:
