@@ -11,11 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from actors.errors import ErrorCode, PlugvisorError
-from actors.system import build_system
 from tests.actors.installer.installer_helpers import (
     GitRepo,
     SilentServer,
@@ -25,7 +21,6 @@ from tests.actors.installer.installer_helpers import (
 )
 from tests.web.browser import ARTIFACTS, Console, chromium, open_dashboard, require_browser
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
-from web.app import create_app
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -252,45 +247,34 @@ async def test_clean_console_no_sideways_scroll_and_a_screenshot(
     assert console.errors == []
 
 
-TOKEN = "tok-3f9a1c"
-
-
-@web.middleware
-async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
-    """A stand-in for the API's token access (API.md "Access"): /api/v3 needs the bearer
-    token, the WebSocket may pass it as ?token=; the page and its files need none."""
-    if request.path.startswith("/api/v3"):
-        bearer = request.headers.get("Authorization") == f"Bearer {TOKEN}"
-        if not (bearer or request.query.get("token") == TOKEN):
-            raise PlugvisorError(ErrorCode.UNAUTHORIZED, "A valid API token is required")
-    return await handler(request)
-
-
 async def test_the_page_asks_for_the_token_and_keeps_it(env: PluginEnv, browser: Any) -> None:
     from playwright.async_api import expect
 
-    system = build_system(env.settings())
-    await system.tree.start()
-    app = create_app(system)
-    app.middlewares.append(require_token)  # inside the envelope middleware: a 401 envelope
-    client = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
+    token_file = env.root / "secret" / "token"
+    async with RunningApi(env.settings(token_file=str(token_file))) as api:
+        token = token_file.read_text().strip()
         console = Console()
         page = await browser.new_page()
         page.on("console", console.on_message)
-        await page.goto(str(client.make_url("/")))
+        await page.goto(url(api))  # the page itself needs no token
         dialog = page.get_by_role("dialog", name="Access token needed")
         await expect(dialog).to_be_visible()
         await expect(page.get_by_label("API token")).to_be_focused()
-        await page.keyboard.type(TOKEN)
+        await page.keyboard.type(token + "-wrong")
+        await page.keyboard.press("Enter")
+        await expect(dialog).to_be_visible()  # refused: asked again
+        await page.get_by_label("API token").fill(token)
         await page.keyboard.press("Enter")
         await expect(dialog).to_be_hidden()
         await expect(page.locator("#feed-status")).to_have_attribute("data-state", "live")
         await expect(page.locator('[data-store="clock"]')).to_be_visible()
         await expect(page.locator("#health-panel")).to_contain_text("root/queue")
         stored = await page.evaluate("localStorage.getItem('plugvisor.token')")
-        assert stored == TOKEN
+        assert stored == token
+        # A write with the token goes through (same origin), from the page.
+        await page.get_by_role("button", name="Install Plugin clock").click()
+        switch = page.get_by_role("switch", name="Plugin clock enabled")
+        await expect(switch).to_be_checked(timeout=WAIT_MS)
         # Before the token: the refused requests and the refused WebSocket, nothing else.
         refused = ("status of 401", "HTTP Authentication failed")
         assert [e for e in console.errors if not any(r in e for r in refused)] == []
@@ -301,6 +285,3 @@ async def test_the_page_asks_for_the_token_and_keeps_it(env: PluginEnv, browser:
         await expect(page.locator("#health-panel")).to_contain_text("root/queue")
         await expect(dialog).to_be_hidden()
         assert console.errors == []
-    finally:
-        await client.close()
-        await system.tree.stop()
