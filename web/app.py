@@ -9,7 +9,16 @@ from web import keys
 from web.feed_session import FeedOptions
 from web.http import ARCHIVE_BODY_LIMIT
 from web.middleware import envelope_middleware
-from web.routes import config, feed, health, operations, plugin_health, plugins, reconcile
+from web.routes import (
+    config,
+    feed,
+    health,
+    openapi,
+    operations,
+    plugin_health,
+    plugins,
+    reconcile,
+)
 
 
 def create_app(system: System, feed_options: FeedOptions | None = None) -> web.Application:
@@ -26,4 +35,5 @@ def create_app(system: System, feed_options: FeedOptions | None = None) -> web.A
     operations.setup(app)
     reconcile.setup(app)
     feed.setup(app, feed_options)
+    openapi.setup(app)
     return app
