@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from actors.catalog.messages import (
     ListInstalledRendered,
@@ -101,7 +102,9 @@ async def _read_archive_field(request: web.Request) -> tuple[str, bytes]:
         raise too_large(ARCHIVE_BODY_LIMIT)
     try:
         found = await _archive_part(await request.multipart())
-    except ValueError:  # aiohttp's answer to a missing boundary or a torn multipart body
+    # aiohttp's answers to a missing boundary or a torn multipart body (ValueError), and to a
+    # part whose headers do not parse (BadHttpMessage: InvalidHeader, LineTooLong, ...)
+    except (ValueError, BadHttpMessage):
         raise invalid_input(
             "The upload is not a well-formed multipart/form-data body", field="archive"
         ) from None
