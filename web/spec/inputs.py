@@ -172,6 +172,8 @@ class QueryText:
         if self.required:
             schema["minLength"] = 1
         schema.update(self.schema)
+        if not self.required and len(schema) > 1:
+            schema = _or_empty(schema)
         return _parameter("query", self.name, self.description, schema, self.required)
 
 
@@ -196,10 +198,12 @@ class QueryChoice:
         return value
 
     def parameter(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "string", "enum": sorted(self.choices)}
-        if self.default is not None:
-            schema["default"] = self.default
+        schema = _or_empty({"type": "string", "enum": sorted(self.choices)})
         return _parameter("query", self.name, self.description, schema, False)
+
+
+# true/false in any case, 1 or 0, or empty (the default), as web.http.query_bool reads them
+_FLAG_PATTERN = "^(|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$"
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,7 @@ class QueryFlag:
         return query_bool(request, self.name, self.default)
 
     def parameter(self) -> dict[str, Any]:
-        schema = {"type": "string", "enum": ["true", "false", "1", "0"], "default": "false"}
+        schema = {"type": "string", "pattern": _FLAG_PATTERN, "default": "false"}
         return _parameter("query", self.name, self.description, schema, False)
 
 
@@ -263,6 +267,11 @@ class PathParam:
 
 
 QueryParam = QueryText | QueryChoice | QueryFlag | QueryInt
+
+
+def _or_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional text parameter given empty reads as absent: "" is accepted too."""
+    return {"anyOf": [{"type": "string", "maxLength": 0}, schema]}
 
 
 def _parameter(
