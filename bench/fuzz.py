@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from schemathesis import GenerationMode
 
-from tests.web.fuzz_run import fuzz, healthy, snapshot, start_server
+from tests.web.fuzz_run import fuzz, healthy, install_example_plugin, snapshot, start_server
 
 
 def main() -> int:
@@ -36,6 +36,7 @@ def main() -> int:
         server = start_server(root)
         before = snapshot(root)
         try:
+            install_example_plugin(server)
             report = fuzz(server, args.examples, modes, seed=args.seed)
             live, health_status, health = healthy(server)
             after = snapshot(root)
