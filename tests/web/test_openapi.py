@@ -138,6 +138,9 @@ async def test_the_error_envelope_lists_every_error_code(api: RunningApi) -> Non
     document = await served_document(api)
     envelope = document["components"]["schemas"]["ErrorEnvelope"]
     assert envelope["properties"]["error_code"]["enum"] == [code.value for code in ErrorCode]
+    for name, response in document["components"]["responses"].items():
+        schema = response["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}, name
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             assert "405" in operation["responses"], (method, path)

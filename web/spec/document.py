@@ -82,7 +82,7 @@ def _responses(route: Route) -> dict[str, Any]:
     for status in sorted(error_statuses(route)):
         key = str(status)
         if key not in responses:
-            responses[key] = _error_response(status)
+            responses[key] = {"$ref": f"#/components/responses/Error{status}"}
             continue
         both = responses[key]  # a success body or the error envelope (an unhealthy report)
         success_schema = both["content"][JSON]["schema"]
@@ -137,6 +137,9 @@ def build_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": COMPONENTS,
+            "responses": {
+                f"Error{status}": _error_response(status) for status in ERROR_DESCRIPTIONS
+            },
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
