@@ -12,7 +12,9 @@ from pathlib import Path
 
 import structlog
 
+from actors.access import ReloadToken, rotate_token
 from actors.installer import PipOptions
+from actors.secret_values import SecretValues
 from actors.system import Settings, System, build_system
 from supervision.systemd import Notifier
 from web.app import create_app
@@ -52,6 +54,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument(
         "--log-format", choices=("console", "json"), default=_env("log_format", default_format)
     )
+    _add_token_file(parser)
     tuning = parser.add_argument_group("tuning (defaults suit a Raspberry Pi)")
     tuning.add_argument(
         "--queue-concurrency",
@@ -156,14 +159,44 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         body_timeout_s=args.body_timeout,
         keepalive_timeout_s=args.keepalive_timeout,
         max_connections=args.max_connections,
+        token_file=args.token_file,
     )
 
 
-async def serve(settings: Settings) -> int:
+def _add_token_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--token-file",
+        default=_env("token_file", "") or None,
+        help="the API token file (else the config's auth.token_file, else <data-dir>/auth/token; "
+        "created 0600 when named or when --host is not loopback)",
+    )
+
+
+def rotate_main(argv: Sequence[str]) -> int:
+    """``run.py rotate-token``: a new token in the file the server reads; it follows at once."""
+    parser = argparse.ArgumentParser(
+        prog="run.py rotate-token",
+        description="Write a new random API token (mode 0600, atomically) where the server "
+        "reads it. A running server uses it within seconds (at once on SIGHUP); the old one "
+        "stops working then.",
+    )
+    parser.add_argument("--data-dir", default=_env("data_dir", str(Settings().data_dir)))
+    _add_token_file(parser)
+    args = parser.parse_args(argv)
+    try:
+        path = rotate_token(Path(args.data_dir), args.token_file)
+    except (OSError, ValueError) as exc:
+        print(f"rotate-token: cannot write the token file: {exc}", file=sys.stderr)
+        return EXIT_START_FAILED
+    print(f"New API token written to {path} (mode 0600); read it from there.", flush=True)
+    return EXIT_OK
+
+
+async def serve(settings: Settings, secrets: SecretValues | None = None) -> int:
     asyncio.get_running_loop().set_exception_handler(handle_loop_error)
     notifier = Notifier.from_env()
     notifier.status("Starting")
-    system: System = build_system(settings)
+    system: System = build_system(settings, secrets)
     try:
         await system.tree.start()
     except Exception:
@@ -189,8 +222,14 @@ async def serve(settings: Settings) -> int:
         return EXIT_START_FAILED
     url = f"http://{settings.host}:{settings.port}/"
     print(f"Plugvisor serving on {url}", flush=True)
+    if system.access.created is not None:  # said once, where it was made; never the token
+        print(f"API token created in {system.access.created} (mode 0600)", flush=True)
     log.info(
-        "serving", url=url, data_dir=str(system.paths.root), max_connections=limits.max_connections
+        "serving",
+        url=url,
+        data_dir=str(system.paths.root),
+        max_connections=limits.max_connections,
+        access=system.access.mode.value,
     )
     notifier.ready()
     notifier.status("Running")
@@ -199,6 +238,9 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # SIGHUP: read the token file (and auth.token_file) again now, not at the next check.
+    reloads: set[asyncio.Task[None]] = set()
+    loop.add_signal_handler(signal.SIGHUP, _reload_token, system, reloads)
     # No ping while the tree is failing or the health actor says unhealthy: systemd restarts us.
     tracker = system.health_tracker
     watchdog = asyncio.create_task(
@@ -225,10 +267,30 @@ async def serve(settings: Settings) -> int:
     return EXIT_TREE_FAILED if gave_up else EXIT_OK
 
 
+def _reload_token(system: System, reloads: set[asyncio.Task[None]]) -> None:
+    async def reload() -> None:
+        try:
+            mode = await system.access_keeper.ask(
+                ReloadToken(), timeout=system.settings.timeouts.read
+            )
+        except Exception as exc:  # a signal handler has no caller to tell
+            log.warning("token_reload_failed", error=str(exc))
+        else:
+            log.info("token_reloaded", access=mode)
+
+    task = asyncio.create_task(reload())
+    reloads.add(task)
+    task.add_done_callback(reloads.discard)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["rotate-token"]:
+        return rotate_main(argv[1:])
     settings = parse_args(argv)
-    configure_logging(settings.log_format)
-    return asyncio.run(serve(settings))
+    secrets = SecretValues()  # filled by the config store and the token keeper
+    configure_logging(settings.log_format, secrets=secrets)
+    return asyncio.run(serve(settings, secrets))
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ class DataPaths:
     def reconcile_dir(self) -> Path:  # owner: reconciler (its reinstall attempt budget)
         return self.root / "reconcile"
 
+    @property
+    def auth_dir(self) -> Path:  # owner: token keeper (the API token file; made 0700 on need)
+        return self.root / "auth"
+
     def ensure(self, damage: Damage | None = None) -> None:
         """Create every folder; a file standing in for one is set aside, reported in ``damage``."""
         damage = damage or Damage(self.root)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import structlog
 
+from actors.access import AccessToken, KeeperSettings, TokenKeeper
 from actors.catalog.actor import Catalog
 from actors.config_store import make_config_store
 from actors.damage import Damage
@@ -27,6 +28,7 @@ from actors.queue.plugin_executor import PluginExecutor
 from actors.queue.records import Operation
 from actors.reconciler import Reconciler, ReconcilerSettings
 from actors.reconciler.facts import Sources
+from actors.secret_values import SecretValues
 from actors.state import StateActor, follow_events
 from actors.timeouts import AskTimeouts
 from actors.timeutil import now_iso
@@ -67,6 +69,10 @@ class Settings:
     fsync_delay_s: float = 0.0  # benchmarks only: imitate an SD card's fsync latency
     health: HealthSettings = field(default_factory=HealthSettings)
     reconcile_interval_s: float = 900.0  # 0 disables the periodic reconciliation
+    # API access (actors/access): the token file named on the command line, else the config's
+    # auth.token_file, else <data-dir>/auth/token; compared for a rotation every interval.
+    token_file: str | None = None
+    token_check_interval_s: float = 2.0
 
 
 @dataclass(slots=True)
@@ -84,6 +90,12 @@ class System:
     queue: ActorRef
     health: ActorRef
     reconciler: ActorRef
+    access_keeper: ActorRef
+    # The token the API requires now (the keeper writes it, web/access.py reads it); locked
+    # until the keeper has read the token file.
+    access: AccessToken = field(default_factory=AccessToken)
+    # Every secret value known (tokens, x-secret settings): the log redactor masks them.
+    secrets: SecretValues = field(default_factory=SecretValues)
     started_at: str = field(default_factory=now_iso)
     # Damaged files set aside since start (health reasons the web front end shows as well).
     damage: Damage = field(default_factory=Damage)
@@ -91,8 +103,11 @@ class System:
     health_tracker: HealthTracker = field(default_factory=HealthTracker)
 
 
-def build_system(settings: Settings) -> System:
+def build_system(settings: Settings, secrets: SecretValues | None = None) -> System:
     """Lay out the data directory and build (not start) the supervision tree.
+
+    ``secrets`` is the set the log redactor reads (run.py makes it before logging starts);
+    the config store and the token keeper add every secret value they load or save.
 
     Start order matters: history first (it records the config events of everyone after
     it), then the config store and the state the queue's work updates, the catalog, the
@@ -100,6 +115,8 @@ def build_system(settings: Settings) -> System:
     actor, which reports on all of them.
     """
     paths = DataPaths(settings.data_dir.resolve())
+    secrets = secrets if secrets is not None else SecretValues()
+    access = AccessToken()
     damage = Damage(paths.root)
     paths.ensure(damage)
     bus = EventBus()
@@ -179,9 +196,25 @@ def build_system(settings: Settings) -> System:
             damage=damage,
         )
 
+    def access_keeper() -> TokenKeeper:
+        return TokenKeeper(
+            paths.auth_dir,
+            paths.root,
+            access,
+            secrets,
+            system.config_store,
+            settings=KeeperSettings(
+                host=settings.host,
+                token_file=settings.token_file,
+                interval_s=settings.token_check_interval_s,
+            ),
+            ask_timeout_s=timeouts.read,
+            syncer=syncer,
+        )
+
     def health() -> HealthActor:
         sources = (system.config_store, system.state, system.history, system.catalog, system.queue)
-        sources += (system.reconciler,)
+        sources += (system.reconciler, system.access_keeper)
         return HealthActor(
             tree,
             sources,
@@ -207,8 +240,10 @@ def build_system(settings: Settings) -> System:
                 syncer=syncer,
                 defaults_path=DEFAULT_CONFIG,
                 backups_keep=settings.backups_keep,
+                secrets=secrets,
             ),
         ),
+        ChildSpec("access", access_keeper),
         ChildSpec(
             "state",
             lambda: StateActor(
@@ -241,6 +276,9 @@ def build_system(settings: Settings) -> System:
         queue=tree.ref("queue"),
         health=tree.ref("health"),
         reconciler=tree.ref("reconciler"),
+        access_keeper=tree.ref("access"),
+        access=access,
+        secrets=secrets,
         damage=damage,
     )
     follow_events(bus, system.state)  # the state's view follows the config and the queue

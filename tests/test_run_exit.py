@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 import run
+from actors.access import AccessToken
 from actors.events import EventBus
 from actors.paths import DataPaths
+from actors.secret_values import SecretValues
 from actors.system import Settings, System
 from supervision import Actor, ChildSpec, Supervisor, handles
 
@@ -31,7 +33,7 @@ class CrashesAfterStart(Actor):
         raise RuntimeError("fault injected by the test")
 
 
-def crashing_system(settings: Settings) -> System:
+def crashing_system(settings: Settings, secrets: SecretValues | None = None) -> System:
     paths = DataPaths(settings.data_dir.resolve())
     paths.ensure()
     tree = Supervisor(
@@ -43,6 +45,8 @@ def crashing_system(settings: Settings) -> System:
         backoff_max=0.02,
     )
     faulty = tree.ref("faulty")  # the one actor plays every part
+    open_access = AccessToken()
+    open_access.open()  # a loopback test with no token file
     return System(
         settings=settings,
         paths=paths,
@@ -55,6 +59,8 @@ def crashing_system(settings: Settings) -> System:
         queue=faulty,
         health=faulty,
         reconciler=faulty,
+        access_keeper=faulty,
+        access=open_access,
     )
 
 

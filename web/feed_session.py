@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import structlog
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from actors.events import Event, EventBus
+from web.feed_hub import FeedHub
 
 log = structlog.get_logger(__name__)
 
@@ -77,23 +78,6 @@ def fold(
     return dict(sorted(plugins.items())), ordered, health
 
 
-class WireCache:
-    """Each event serialised once for every subscriber: the frames of the newest ``size`` events."""
-
-    def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._frames: OrderedDict[int, str] = OrderedDict()
-
-    def frame(self, event: Event) -> str:
-        text = self._frames.get(event.seq)
-        if text is None:
-            message = {"type": "event", "seq": event.seq, "event": event.topic, "data": event.data}
-            text = self._frames[event.seq] = orjson.dumps(message).decode()
-            if len(self._frames) > self._size:
-                self._frames.popitem(last=False)
-        return text
-
-
 class FeedSession:
     """Serves one WebSocket: call ``start`` (subscribes at once), then ``run`` until it ends."""
 
@@ -104,10 +88,10 @@ class FeedSession:
         snapshot_source: SnapshotSource,
         options: FeedOptions,
         transport: asyncio.BaseTransport | None,
-        wire: WireCache | None = None,
+        hub: FeedHub | None = None,
     ) -> None:
         self.ws = ws
-        self._wire = wire or WireCache()
+        self._hub = hub or FeedHub()
         self._transport = transport
         self._bus = bus
         self._snapshot_source = snapshot_source
@@ -118,8 +102,12 @@ class FeedSession:
         self._wake = asyncio.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self._last_seq = 0
+        self._live = False  # the start (replay or snapshot) is written: events may go direct
+        self._busy = False  # the writer task is writing
+        self._at_hub = 0  # events handed to the hub and not yet delivered
         self._resyncs: deque[float] = deque()
         self.high_water = 0  # the most events ever queued at once (tests, benchmarks)
+        self.sent_directly = 0  # events the hub wrote, not this session's writer (tests)
         self.close_code: int | None = None
 
     # -- the bus side (must never block) -------------------------------------------------
@@ -131,6 +119,15 @@ class FeedSession:
     def _on_event(self, event: Event) -> None:
         if self._overflowed:
             return  # a snapshot will cover it
+        if self._at_hub or (self._live and not self._busy and not self._events):
+            self._at_hub += 1  # in order behind what the hub already holds for this session
+            self._hub.push(self, event)
+            return
+        self._enqueue(event)
+
+    def _enqueue(self, event: Event) -> None:
+        if self._overflowed:
+            return
         if len(self._events) >= self._options.queue_size:
             self._events.clear()
             self._overflowed = True
@@ -138,6 +135,28 @@ class FeedSession:
             self._events.append(event)
             self.high_water = max(self.high_water, len(self._events))
         self._wake.set()
+
+    async def deliver(self, event: Event) -> None:
+        """The hub's turn for ``event``: written at once when this session is caught up and its
+        socket takes the frame without waiting, else queued for this session's own writer."""
+        self._at_hub -= 1
+        if self._unsubscribe is None or self._overflowed or event.seq <= self._last_seq:
+            return  # stopped, being resynchronised, or already covered by a snapshot
+        direct = (
+            self._live
+            and not self._busy
+            and not self._events
+            and not self._control
+            and event.seq == self._last_seq + 1
+            and not self.ws.closed
+            and self._can_write_now()
+        )
+        if not direct:
+            self._enqueue(event)
+            return
+        self._last_seq = event.seq
+        self.sent_directly += 1
+        await self.ws.send_frame(self._hub.wire.frame(event), WSMsgType.TEXT)
 
     # -- the client side ---------------------------------------------------------------
 
@@ -154,10 +173,15 @@ class FeedSession:
         """Write the start (replay or snapshot), then every event, until closed or stalled."""
         try:
             await self._begin(since)
+            self._live = True
             while not self.ws.closed:
                 await self._wake.wait()
                 self._wake.clear()
-                await self._flush()
+                self._busy = True
+                try:
+                    await self._flush()
+                finally:
+                    self._busy = False
         except Stalled:
             await self.close(WSCloseCode.TRY_AGAIN_LATER, b"client too slow")
         finally:
@@ -251,16 +275,30 @@ class FeedSession:
 
     async def _send_event(self, event: Event) -> None:
         self._last_seq = event.seq
-        await self._send_text(self._wire.frame(event))
+        await self._send_frame(self._hub.wire.frame(event))
 
     async def _send(self, message: dict[str, Any]) -> None:
-        await self._send_text(orjson.dumps(message).decode())
+        await self._send_frame(orjson.dumps(message))
 
-    async def _send_text(self, text: str) -> None:
+    async def _send_frame(self, data: bytes) -> None:
+        """Write one text frame. While the socket's send buffer is at or below its low-water
+        mark the transport is not paused, so the write cannot wait: no timer is needed (the
+        common case, and the hot path of a busy feed). Otherwise a client that does not read
+        the frame within ``send_timeout_s`` is stalled."""
         if self.ws.closed:
             raise ConnectionResetError("feed socket closed")
+        if self._can_write_now():
+            await self.ws.send_frame(data, WSMsgType.TEXT)
+            return
         try:
             async with asyncio.timeout(self._options.send_timeout_s):
-                await self.ws.send_str(text)
+                await self.ws.send_frame(data, WSMsgType.TEXT)
         except TimeoutError:
             raise Stalled from None
+
+    def _can_write_now(self) -> bool:
+        transport = self._transport
+        if not isinstance(transport, asyncio.WriteTransport) or transport.is_closing():
+            return False
+        low, _high = transport.get_write_buffer_limits()
+        return transport.get_write_buffer_size() <= low

@@ -1,4 +1,8 @@
-"""structlog configuration: readable on a terminal, JSON lines otherwise; stdlib logs too."""
+"""structlog configuration: readable on a terminal, JSON lines otherwise; stdlib logs too.
+
+Every line, structlog's and the stdlib's (aiohttp, asyncio), passes ``web.redaction.Redactor``
+last before it is rendered, so no secret the process knows reaches stderr.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,9 @@ import sys
 
 import structlog
 
+from actors.secret_values import SecretValues
 from web.log_limit import SUPPRESSED_KEY, RepeatFilter
-
-_SECRET_KEYS = frozenset({"password", "secret", "token", "api_key", "authorization", "secrets"})
-
-
-def _drop_secrets(_logger: object, _name: str, event: dict) -> dict:
-    """Last line of defence: a key that names a secret is never written to the log."""
-    for key in list(event):
-        if key.lower() in _SECRET_KEYS:
-            event[key] = "[redacted]"
-    return event
+from web.redaction import Redactor
 
 
 def configure_logging(
@@ -26,9 +22,14 @@ def configure_logging(
     *,
     repeat_burst: int = 5,
     repeat_interval_s: float = 60.0,
+    secrets: SecretValues | None = None,
 ) -> None:
     """Log to stderr; one event repeated in a tight loop is written ``repeat_burst`` times per
-    ``repeat_interval_s`` at most, the next one after carrying the count dropped."""
+    ``repeat_interval_s`` at most, the next one after carrying the count dropped.
+
+    ``secrets`` is the process's set of secret values (``build_system`` fills it): each is
+    masked wherever it appears in a line, as are URL credentials and Authorization headers.
+    """
     renderer: structlog.typing.Processor
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer()
@@ -39,7 +40,6 @@ def configure_logging(
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _drop_secrets,
     ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -52,6 +52,7 @@ def configure_logging(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            Redactor(secrets),  # after the traceback became text, so that is masked too
             renderer,
         ],
     )

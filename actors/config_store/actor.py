@@ -21,6 +21,7 @@ from actors.fsio import Syncer
 from actors.health_reasons import GetHealthReasons, HealthReason
 from actors.paths import DataPaths
 from actors.plugin_ids import validate_plugin_id
+from actors.secret_values import SecretValues
 from supervision import Actor, handles
 
 from . import apply, flags
@@ -65,13 +66,22 @@ def make_config_store(
     schemas_dir: Path = SHIPPED_CONFIG_DIR / "schemas",
     backups_keep: int = 5,
     batch_limit: int = 256,
+    secrets: SecretValues | None = None,
 ) -> Callable[[], ConfigStore]:
-    """The factory for a ``ChildSpec``: every incarnation shares the same files and schemas."""
+    """The factory for a ``ChildSpec``: every incarnation shares the same files and schemas.
+
+    ``secrets`` learns every secret value loaded or saved, for the log redactor."""
     system = SystemSchemas.load(schemas_dir)
     files = open_files(paths, system, syncer=syncer, defaults_path=defaults_path)
     plugins = PluginSchemas(paths.plugins_dir)
     return lambda: ConfigStore(
-        files, plugins, system, bus, backups_keep=backups_keep, batch_limit=batch_limit
+        files,
+        plugins,
+        system,
+        bus,
+        backups_keep=backups_keep,
+        batch_limit=batch_limit,
+        secrets=secrets,
     )
 
 
@@ -102,6 +112,7 @@ class ConfigStore(Actor):
         *,
         backups_keep: int = 5,
         batch_limit: int = 256,
+        secrets: SecretValues | None = None,
     ) -> None:
         super().__init__()
         self._files = files
@@ -111,9 +122,11 @@ class ConfigStore(Actor):
         self._keep = backups_keep
         self._batch_limit = batch_limit
         self._snap: Snapshot | None = None
+        self._secret_values = secrets if secrets is not None else SecretValues()
 
     async def started(self) -> None:
         loaded = await asyncio.to_thread(self._files.load)
+        self._secret_values.add_leaves(loaded.snapshot.secrets)
         self._snap = loaded.snapshot
         log.info("config_loaded", source=loaded.source, generation=self._snap.generation)
         for event in loaded.events:  # what the loader had to do, for the history and the feed
@@ -198,6 +211,8 @@ class ConfigStore(Actor):
                 item.generation = base + changes if changes else before.generation
         backup_id = None
         if changes:
+            # Before the commit, so that even a failed one's log lines cannot show them.
+            self._secret_values.add_leaves(work.secrets)
             try:
                 keep = _keep_setting(work.config, self._keep)
                 snap, backup_id = await asyncio.to_thread(

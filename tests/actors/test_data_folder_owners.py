@@ -49,6 +49,7 @@ RULES = {
     "cache_dir": FolderRule("catalog", {}),  # the registry's last copy
     "health_dir": FolderRule("health", {}),  # plugin circuit breakers
     "reconcile_dir": FolderRule("reconciler", {}),  # the reinstall attempt budget
+    "auth_dir": FolderRule("access", {}),  # the API token file (token keeper, rotate-token)
 }
 SCANNED = ("actors", "web", "run.py")
 DECLARED_IN = "actors/paths.py"

@@ -21,6 +21,7 @@ from tests.actors.installer.installer_helpers import (
 from tests.conftest import start_reconciled
 from tests.polling import wait_until
 from web.app import create_app
+from web.auth_limits import FailureLimiter
 from web.connection_limits import ConnectionLimits, derive_limits
 from web.feed_session import FeedOptions
 from web.server import PlugvisorRunner
@@ -80,9 +81,16 @@ class GuardedTestServer(TestServer):
 class RunningApi:
     """A started system behind a real aiohttp server on 127.0.0.1."""
 
-    def __init__(self, settings: Settings, feed_options: FeedOptions | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        feed_options: FeedOptions | None = None,
+        *,
+        limiter: FailureLimiter | None = None,
+    ) -> None:
         self.settings = settings
         self.feed_options = feed_options
+        self.limiter = limiter
         self.system: System | None = None
         self.client: TestClient | None = None
 
@@ -91,7 +99,8 @@ class RunningApi:
         await self.system.tree.start()
         await start_reconciled(self.system)
         server = GuardedTestServer(
-            create_app(self.system, self.feed_options), derive_limits(self.settings)
+            create_app(self.system, self.feed_options, limiter=self.limiter),
+            derive_limits(self.settings),
         )
         self.client = TestClient(server)
         await self.client.start_server()

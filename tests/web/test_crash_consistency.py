@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.actors.installer.installer_helpers import plugin_files
 from tests.supervisor_process import free_port, plugvisor_command, start_serving
@@ -82,6 +83,7 @@ async def check_agreement(api: Api, data_dir: Path, answered: dict[str, str]) ->
         assert recorded.get(operation_id) == record["status"], (record, last_seen)
 
 
+@pytest.mark.timeout(420)  # ~70 s on a quiet 2-core machine; 104 restarts slow down under load
 async def test_sigkill_at_random_moments_never_splits_the_truth(tmp_path: Path) -> None:
     env = make_env(tmp_path)
     data_dir = tmp_path / "data"

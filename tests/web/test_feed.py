@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
@@ -465,3 +466,65 @@ async def test_an_idle_feed_outlives_the_connection_read_timeouts(env: PluginEnv
         assert (await receive(ws))["seq"] == 1
         await ws.send_json({"type": "ping"})
         assert await receive(ws) == {"type": "pong"}
+
+
+def _frames(buffer: bytearray) -> list[dict[str, Any]]:
+    """Take the complete (unmasked, server-sent) text frames off the front of ``buffer``."""
+    messages: list[dict[str, Any]] = []
+    while len(buffer) >= 2:
+        length, head = buffer[1] & 0x7F, 2
+        if length == 126:
+            if len(buffer) < 4:
+                break
+            length, head = int.from_bytes(buffer[2:4], "big"), 4
+        elif length == 127:
+            if len(buffer) < 10:
+                break
+            length, head = int.from_bytes(buffer[2:10], "big"), 10
+        if len(buffer) < head + length:
+            break
+        assert buffer[0] & 0x0F == 0x1, f"not a text frame: {bytes(buffer[:2])!r}"
+        messages.append(orjson.loads(bytes(buffer[head : head + length])))
+        del buffer[: head + length]
+    return messages
+
+
+async def test_a_subscriber_that_falls_behind_and_catches_up_misses_nothing(
+    env: PluginEnv,
+) -> None:
+    """Events go straight to caught-up subscribers and through a subscriber's own queue while
+    its socket is full; switching between the two, in both directions and many times, keeps
+    every event, in order, exactly once."""
+    async with RunningApi(env.settings(), feed_options=FeedOptions(queue_size=8192)) as api:
+        sessions: set[FeedSession] = api.client.server.app[FEED_SESSIONS]
+        loop = asyncio.get_running_loop()
+        sock = await _stalled_client(api.client.port)
+        try:
+            await _wait_for(lambda: len(sessions) == 1)
+            [session] = sessions
+            buffer = bytearray()
+            received: list[dict[str, Any]] = []
+            async with asyncio.timeout(10):
+                while not received:  # the snapshot comes first
+                    buffer += await loop.sock_recv(sock, 65536)
+                    received.extend(_frames(buffer))
+            for burst in range(12):  # bounded: 12 bursts of 8 events of 256 KiB, 24 MiB in all
+                _publish(api, 8, pad=256 * 1024)
+                if burst % 3 == 2:  # now and then the client reads all it has been sent
+                    async with asyncio.timeout(10):
+                        while not received or received[-1]["seq"] < session._last_seq:
+                            buffer += await loop.sock_recv(sock, 65536)
+                            received.extend(_frames(buffer))
+                await asyncio.sleep(0.01)
+            async with asyncio.timeout(10):
+                while received[-1]["seq"] < api.system.bus.seq:
+                    buffer += await loop.sock_recv(sock, 65536)
+                    received.extend(_frames(buffer))
+            snapshot, events = received[0], received[1:]
+            assert snapshot["type"] == "snapshot"
+            assert {m["type"] for m in events} == {"event"}
+            assert_consecutive(snapshot["seq"], events)
+            assert session.high_water > 0  # it did fall behind: its own queue was used
+            assert session.sent_directly > 0  # and caught up: the shared writer was used
+        finally:
+            sock.close()

@@ -17,6 +17,7 @@ from web.app import create_app
 ACTORS = [
     "root/history",
     "root/config_store",
+    "root/access",
     "root/state",
     "root/catalog",
     "root/queue",

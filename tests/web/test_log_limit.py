@@ -96,7 +96,7 @@ LOOP_SCRIPT = textwrap.dedent(
     from web.logging_setup import configure_logging
     from web.loop_errors import handle_loop_error
 
-    configure_logging("json", repeat_interval_s=0.3)
+    configure_logging("json", repeat_interval_s=3.0)
 
     async def main():
         loop = asyncio.get_running_loop()
@@ -116,7 +116,7 @@ LOOP_SCRIPT = textwrap.dedent(
             loop.call_exception_handler({"message": "Exception in callback", "exception": exc})
         for _ in range(1000):
             structlog.get_logger("app").warning("disk_full", path="history")
-        await asyncio.sleep(0.4)  # past the repeat interval
+        await asyncio.sleep(3.1)  # past the repeat interval (long: a loaded machine is slow)
         loop.call_exception_handler(
             {"message": "socket.accept() out of system resource", "exception": emfile}
         )

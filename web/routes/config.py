@@ -20,6 +20,7 @@ from actors.config_store import (
     SaveSchedule,
 )
 from web import keys
+from web.access import request_user
 from web.http import read_json_object, success
 from web.spec import requests as spec
 
@@ -35,8 +36,7 @@ async def _write(request: web.Request, message: Any) -> Any:
 
 
 def _user(request: web.Request) -> str:
-    user = request.get("user")
-    return user if isinstance(user, str) and user else "local"
+    return request_user(request)
 
 
 def _view(view: ConfigView) -> web.Response:

@@ -18,7 +18,8 @@ from actors.state.messages import GetAllStates
 from actors.system import System
 from supervision import SupervisionError
 from web import keys
-from web.feed_session import FeedOptions, FeedSession, SnapshotSource, WireCache
+from web.feed_hub import FeedHub
+from web.feed_session import FeedOptions, FeedSession, SnapshotSource
 from web.health_summary import health_summary
 from web.spec import requests as spec
 
@@ -26,7 +27,7 @@ log = structlog.get_logger(__name__)
 
 FEED_OPTIONS = web.AppKey("feed_options", FeedOptions)
 FEED_SESSIONS = web.AppKey("feed_sessions", set[FeedSession])
-FEED_WIRE = web.AppKey("feed_wire", WireCache)  # one serialisation per event for all sockets
+FEED_HUB = web.AppKey("feed_hub", FeedHub)  # one serialisation and one writer for all sockets
 
 
 def snapshot_source(system: System) -> SnapshotSource:
@@ -70,11 +71,14 @@ async def feed(request: web.Request) -> web.WebSocketResponse:
         max_msg_size=options.max_client_message,
         writer_limit=options.writer_limit,
         timeout=options.close_timeout_s,
+        # Frames are small and go to many sockets: deflating each one per subscriber (its own
+        # compression context) would cost far more CPU than the bytes it saves on a LAN.
+        compress=False,
     )
     if not ws.can_prepare(request).ok:
         raise PlugvisorError(ErrorCode.INVALID_INPUT, "This endpoint needs a WebSocket upgrade")
     session = FeedSession(
-        ws, system.bus, snapshot_source(system), options, request.transport, request.app[FEED_WIRE]
+        ws, system.bus, snapshot_source(system), options, request.transport, request.app[FEED_HUB]
     )
     session.start()  # subscribe before anything is read: no event can fall in between
     sessions = request.app[FEED_SESSIONS]
@@ -114,11 +118,12 @@ async def _close_all(app: web.Application) -> None:
         *(s.close(WSCloseCode.GOING_AWAY, b"server shutdown") for s in sessions),
         return_exceptions=True,
     )
+    await app[FEED_HUB].stop()
 
 
 def setup(app: web.Application, options: FeedOptions | None = None) -> None:
     app[FEED_OPTIONS] = options or FeedOptions()
     app[FEED_SESSIONS] = set()
-    app[FEED_WIRE] = WireCache()
+    app[FEED_HUB] = FeedHub()
     app.router.add_get("/api/v3/ws", feed)
     app.on_shutdown.append(_close_all)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -28,6 +29,7 @@ from actors.queue.messages import Enqueue
 from actors.state.messages import GetAllStatesRendered, GetState
 from actors.toggle import toggle_plugin
 from web import keys
+from web.access import request_user
 from web.http import (
     ARCHIVE_BODY_LIMIT,
     read_body,
@@ -53,6 +55,7 @@ async def _require_installed(request: web.Request, plugin_id: str) -> None:
 async def _enqueue(request: web.Request, message: Enqueue, what: str) -> web.Response:
     wait = spec.WAIT.read(request)  # read first: a bad value must leave nothing queued
     system = request.app[keys.SYSTEM]
+    message = replace(message, user=request_user(request))
     receipt = await system.queue.ask(message, timeout=system.settings.timeouts.write)
     return await answer_enqueued(request, receipt, what, wait=wait)
 
@@ -153,7 +156,12 @@ async def _queue_archive(request: web.Request) -> tuple[dict[str, Any], str]:
     digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())  # up to 50 MiB
     parameters = {"filename": filename, "archive_sha256": digest, "size": len(data)}
     message = Enqueue(
-        "install", None, parameters, lane=f"archive:{digest}", private={"archive": data}
+        "install",
+        None,
+        parameters,
+        lane=f"archive:{digest}",
+        user=request_user(request),
+        private={"archive": data},
     )
     system = request.app[keys.SYSTEM]
     receipt = await system.queue.ask(message, timeout=system.settings.timeouts.write)
@@ -188,6 +196,7 @@ async def toggle(request: web.Request) -> web.Response:
         system.state,
         plugin_id,
         enabled,
+        user=request_user(request),
         timeout=system.settings.timeouts.write,
     )
     verb = "enabled" if enabled else "disabled"

@@ -2,9 +2,10 @@
 
 Errors: every route that asks an actor can answer 500 (unexpected), 503 (not ready, a
 component restarting, the registry unreachable with no copy), 504 (an actor did not answer in
-time), 401 (a token is configured and missing or wrong) and 405 (another method); writes can
-answer 403 (a cross-origin browser write); routes that take input 400; routes that read a body
-413. Route-specific ones (404, 409, 412, 502, 507) are listed in the table.
+time), 401 (a token is configured and missing or wrong), 403 (web/access.py: a cross-origin
+write, or a non-loopback Host without a token) and 405 (another method); routes that take
+input 400; routes that read a body 413. Route-specific ones (404, 409, 412, 502, 507) are
+listed in the table.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ JSON = "application/json"
 
 ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "Invalid input (INVALID_INPUT with context.field) or failed validation",
-    401: "A token is configured and the request did not carry it (UNAUTHORIZED)",
-    403: "A write from a browser page of another origin (FORBIDDEN)",
+    401: "A token is configured and the request lacks it or carries a wrong one, or the "
+    "address sent too many wrong ones (UNAUTHORIZED, with Retry-After)",
+    403: "A write or WebSocket handshake from another site's page, or, with no token "
+    "configured, a Host that is not a loopback name (FORBIDDEN)",
     404: "Unknown plugin, operation or backup",
     405: "The path does not take this method (METHOD_NOT_ALLOWED, with Allow)",
     409: "Conflicts with an operation (PLUGIN_OPERATION_CONFLICT)",
@@ -43,8 +46,7 @@ def error_statuses(route: Route) -> set[int]:
     statuses |= {401, 500, 503}
     if not route.feed:
         statuses.add(504)
-    if route.method == "POST":
-        statuses.add(403)
+    statuses.add(403)
     if route.body is not None or route.query or route.path_params or route.feed:
         statuses.add(400)
     if route.body is not None:
@@ -57,7 +59,7 @@ def _error_response(status: int) -> dict[str, Any]:
         "description": ERROR_DESCRIPTIONS[status],
         "content": {JSON: {"schema": ref("ErrorEnvelope")}},
     }
-    if status == 503:
+    if status in (401, 503):
         out["headers"] = {
             "Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}
         }
