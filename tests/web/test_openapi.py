@@ -160,3 +160,20 @@ async def test_a_bearer_scheme_guards_the_api_but_not_the_document_or_liveness(
     assert document["paths"]["/api/v3/openapi.json"]["get"]["security"] == []
     assert document["paths"]["/healthz"]["get"]["security"] == []
     assert "security" not in document["paths"]["/api/v3/plugins/install"]["post"]
+
+
+async def test_with_a_token_the_document_is_open_and_an_operation_answers_its_documented_401(
+    tmp_path: Path,
+) -> None:
+    env = make_env(tmp_path)
+    settings = env.settings(token_file=str(tmp_path / "secret" / "token"))
+    async with RunningApi(settings) as api:
+        assert api.client is not None
+        document = await served_document(api)  # no Authorization header
+        response = await api.client.get("/api/v3/plugins/installed")
+        assert response.status == 401
+        body = await response.json()
+        assert body["error_code"] == "UNAUTHORIZED"
+        operation = document["paths"]["/api/v3/plugins/installed"]["get"]
+        assert operation["responses"]["401"] == {"$ref": "#/components/responses/Error401"}
+        assert "security" not in operation  # the document-wide bearer requirement applies
