@@ -11,7 +11,16 @@ from web.auth_limits import FailureLimiter
 from web.feed_session import FeedOptions
 from web.http import ARCHIVE_BODY_LIMIT
 from web.middleware import envelope_middleware
-from web.routes import config, feed, health, operations, plugin_health, plugins, reconcile
+from web.routes import (
+    config,
+    feed,
+    health,
+    openapi,
+    operations,
+    plugin_health,
+    plugins,
+    reconcile,
+)
 from web.routes import dashboard as dashboard_page
 
 
@@ -41,5 +50,6 @@ def create_app(
     operations.setup(app)
     reconcile.setup(app)
     feed.setup(app, feed_options)
+    openapi.setup(app)
     dashboard_page.setup(app)
     return app

@@ -24,7 +24,7 @@ from .messages import (
 )
 from .schemas import SystemSchemas
 from .secrets import MISSING, apply_update, join, mask_leaf, masked, split_section
-from .validation import Checker, validation_failed
+from .validation import Checker, pointer, validation_failed
 
 SYSTEM_KEYS = tuple(sorted(RESERVED_CONFIG_KEYS))
 
@@ -129,6 +129,15 @@ def save_main(work: Working, msg: SaveMainConfig, system: SystemSchemas) -> None
     clear, secret = work.section(SYSTEM_KEYS)
     new = apply_update(join(clear, secret or MISSING), main_view(work, system), dict(msg.config))
     errors = system.main_errors(system.main.fill_defaults(new, secrets=True))
+    # An unknown key sent as null (remove) is dropped by the merge before the schema sees it:
+    # refused here like any other unknown key.
+    dropped = [
+        {"path": pointer([key]), "message": "is not an allowed key"}
+        for key, value in msg.config.items()
+        if value is None and key not in SYSTEM_KEYS
+    ]
+    if dropped:
+        errors = sorted(errors + dropped, key=lambda e: (e["path"], e["message"]))
     if errors:
         raise validation_failed(errors)
     new_clear, new_secret = split_section(system.main.schema, new, system.main.resolver)

@@ -254,6 +254,22 @@ async def test_main_config_round_trip(client: TestClient, running_system: System
     assert again["data"]["plugin_system"]["github_token"] == MASK
 
 
+async def test_main_config_unknown_key_is_refused_even_as_null(client: TestClient) -> None:
+    """Found by the fuzzer: ``{"": null}`` was saved (200) since the merge dropped the null."""
+    body = {"": None, "hello-world": None, "timezone": 3}
+    response = await client.post("/api/v3/config/main", json=body)
+    assert response.status == 400
+    answer = await response.json()
+    assert answer["error_code"] == "CONFIG_VALIDATION_FAILED"
+    assert answer["context"]["validation_errors"] == [
+        {"path": "/", "message": "is not an allowed key"},
+        {"path": "/hello-world", "message": "is not an allowed key"},
+        {"path": "/timezone", "message": "must be a string"},
+    ]
+    response = await client.post("/api/v3/config/main", json={"timezone": None})
+    assert response.status == 200  # a system key sent as null still falls back to its default
+
+
 async def test_main_config_unknown_key_is_refused(client: TestClient) -> None:
     response = await client.post("/api/v3/config/main", json={"hello-world": {}, "timezone": 3})
     assert response.status == 400

@@ -407,6 +407,23 @@ def archive_form(data: bytes, filename: str = "p.zip", name: str = "archive") ->
         ({"data": archive_form(b"PK\x03\x04", filename="p.exe")}, Prefix("The archive must be")),
         ({"data": archive_form(b"", filename="p.tar.gz")}, "The uploaded archive is empty"),
         ({"data": archive_form(b"#!/bin/sh\nrm -rf /")}, Prefix("The upload is neither")),
+        # Found by the fuzzer (were 500): a part header aiohttp cannot parse, and a body that
+        # is neither a part nor the closing boundary.
+        (
+            {
+                "data": b'--b\r\nContent-Disposition: form-data; name="\x12\xf3"\r\n\r\n'
+                b"x\r\n--b--\r\n",
+                "headers": {"Content-Type": "multipart/form-data; boundary=b"},
+            },
+            Prefix("The upload is not"),
+        ),
+        (
+            {
+                "data": b"--b\r\nFalse--b--\r\n",
+                "headers": {"Content-Type": "multipart/form-data; boundary=b"},
+            },
+            Prefix("The upload is not"),
+        ),
     ],
 )
 async def test_a_bad_archive_upload(api: RunningApi, request_args: dict, message: Any) -> None:

@@ -19,19 +19,10 @@ from actors.config_store import (
     SaveResult,
     SaveSchedule,
 )
-from actors.errors import invalid_input
-from actors.plugin_ids import validate_plugin_id
 from web import keys
 from web.access import request_user
-from web.http import field, query_bool, query_param, read_json_object, success
-
-_SCHEDULE_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "enabled": bool,
-    "mode": str,
-    "start_time": str,
-    "end_time": str,
-    "days": dict,
-}
+from web.http import read_json_object, success
+from web.spec import requests as spec
 
 
 async def _read(request: web.Request, message: Any) -> Any:
@@ -46,13 +37,6 @@ async def _write(request: web.Request, message: Any) -> Any:
 
 def _user(request: web.Request) -> str:
     return request_user(request)
-
-
-def _query_plugin_id(request: web.Request) -> str:
-    value = query_param(request, "plugin_id")
-    if value is None or value == "":
-        raise invalid_input("Missing required query parameter 'plugin_id'", field="plugin_id")
-    return validate_plugin_id(value)
 
 
 def _view(view: ConfigView) -> web.Response:
@@ -70,18 +54,17 @@ def _saved(result: SaveResult, data: dict[str, Any], message: str) -> web.Respon
 
 
 async def get_plugin_config(request: web.Request) -> web.Response:
-    return _view(await _read(request, GetPluginConfig(_query_plugin_id(request))))
+    return _view(await _read(request, GetPluginConfig(spec.CONFIG_PLUGIN_ID.read(request))))
 
 
 async def post_plugin_config(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
-    config = field(body, "config", dict)
+    values = spec.PLUGIN_CONFIG.read(await read_json_object(request))
+    plugin_id = values["plugin_id"]
     message = SavePluginConfig(
         plugin_id,
-        config,
+        values["config"],
         if_match=request.headers.get("If-Match"),
-        dry_run=query_bool(request, "dry_run"),
+        dry_run=spec.DRY_RUN.read(request),
         user=_user(request),
     )
     result: SaveResult = await _write(request, message)
@@ -90,7 +73,7 @@ async def post_plugin_config(request: web.Request) -> web.Response:
 
 
 async def get_plugin_schema(request: web.Request) -> web.Response:
-    return success(await _read(request, GetPluginSchema(_query_plugin_id(request))))
+    return success(await _read(request, GetPluginSchema(spec.CONFIG_PLUGIN_ID.read(request))))
 
 
 async def get_main_config(request: web.Request) -> web.Response:
@@ -102,7 +85,7 @@ async def post_main_config(request: web.Request) -> web.Response:
     message = SaveMainConfig(
         body,
         if_match=request.headers.get("If-Match"),
-        dry_run=query_bool(request, "dry_run"),
+        dry_run=spec.DRY_RUN.read(request),
         user=_user(request),
     )
     result: SaveResult = await _write(request, message)
@@ -115,12 +98,11 @@ async def get_schedule(request: web.Request) -> web.Response:
 
 async def post_schedule(request: web.Request) -> web.Response:
     body = await read_json_object(request)
-    for name, kind in _SCHEDULE_FIELDS.items():
-        field(body, name, kind, required=name != "days")  # the whole schedule is replaced
+    spec.SCHEDULE.read(body)  # the types; the whole schedule is replaced, as sent
     message = SaveSchedule(
         body,
         if_match=request.headers.get("If-Match"),
-        dry_run=query_bool(request, "dry_run"),
+        dry_run=spec.DRY_RUN.read(request),
         user=_user(request),
     )
     result: SaveResult = await _write(request, message)
@@ -133,7 +115,7 @@ async def list_backups(request: web.Request) -> web.Response:
 
 
 async def restore_backup(request: web.Request) -> web.Response:
-    backup_id = request.match_info["backup_id"]
+    backup_id = spec.BACKUP_ID.read(request)
     result: SaveResult = await _write(request, RestoreBackup(backup_id, user=_user(request)))
     data = {
         "restored_backup_id": backup_id,

@@ -21,20 +21,13 @@ from web import keys
 from web.feed_hub import FeedHub
 from web.feed_session import FeedOptions, FeedSession, SnapshotSource
 from web.health_summary import health_summary
-from web.http import query_int, query_param
+from web.spec import requests as spec
 
 log = structlog.get_logger(__name__)
 
-MAX_SEQ = 2**63 - 1
 FEED_OPTIONS = web.AppKey("feed_options", FeedOptions)
 FEED_SESSIONS = web.AppKey("feed_sessions", set[FeedSession])
 FEED_HUB = web.AppKey("feed_hub", FeedHub)  # one serialisation and one writer for all sockets
-
-
-def _since(request: web.Request) -> int | None:
-    if query_param(request, "since") is None:
-        return None
-    return query_int(request, "since", 0, 0, MAX_SEQ)
 
 
 def snapshot_source(system: System) -> SnapshotSource:
@@ -72,7 +65,7 @@ def _answer(msg: Any) -> dict[str, Any]:
 async def feed(request: web.Request) -> web.WebSocketResponse:
     system = request.app[keys.SYSTEM]
     options = request.app[FEED_OPTIONS]
-    since = _since(request)
+    since = spec.FEED_SINCE.read(request)
     ws = web.WebSocketResponse(
         heartbeat=options.heartbeat_s,
         max_msg_size=options.max_client_message,

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from actors.errors import ErrorCode, PlugvisorError, invalid_input
+from actors.errors import ErrorCode, PlugvisorError
 from actors.history.messages import QueryHistory
-from actors.history.query import parse_cursor
-from actors.history.records import OPERATION_TYPES as HISTORY_TYPES
-from actors.history.records import STATUSES as HISTORY_STATUSES
-from actors.plugin_ids import validate_plugin_id
 from actors.queue.messages import CancelOperation, GetOperation, ListOperations
 from actors.queue.records import TERMINAL
 from actors.queue.waiting import wait_for_operation
 from web import keys
-from web.http import query_int, query_param, success
+from web.http import success
+from web.spec import requests as spec
 
 WAIT_LIMIT_S = 120.0
 CANCEL_WAIT_S = 30.0
-MAX_OPERATION_ID = 64
-_OPERATION_ID = re.compile(rf"[A-Za-z0-9]{{1,{MAX_OPERATION_ID}}}")
 
 _FINAL_ERROR = {
     "timed_out": ErrorCode.TIMEOUT,
@@ -33,14 +27,7 @@ _FINAL_ERROR = {
 
 
 def _operation_id(request: web.Request) -> str:
-    operation_id = request.match_info["operation_id"]
-    if not _OPERATION_ID.fullmatch(operation_id):
-        raise PlugvisorError(
-            ErrorCode.OPERATION_NOT_FOUND,
-            "Operation not found",
-            context={"operation_id": operation_id[:MAX_OPERATION_ID]},
-        )
-    return operation_id
+    return spec.OPERATION_ID.read(request)  # a malformed id is 404 OPERATION_NOT_FOUND
 
 
 def _failure(record: dict[str, Any]) -> PlugvisorError:
@@ -102,40 +89,21 @@ async def cancel_operation(request: web.Request) -> web.Response:
 
 
 async def list_operations(request: web.Request) -> web.Response:
-    status = query_param(request, "status") or "active"
-    if status != "active":
-        raise invalid_input(
-            "Query parameter 'status' must be 'active' (finished operations are in the history)",
-            field="status",
-        )
+    spec.ACTIVE_ONLY.read(request)  # only 'active': finished operations are in the history
     system = request.app[keys.SYSTEM]
     return success(await system.queue.ask(ListOperations(), timeout=system.settings.timeouts.read))
 
 
-def _choice(request: web.Request, name: str, allowed: Any) -> str | None:
-    value = query_param(request, name) or None
-    if value is not None and value not in allowed:
-        raise invalid_input(
-            f"Query parameter '{name}' must be one of: {', '.join(sorted(allowed))}", field=name
-        )
-    return value
-
-
-def _cursor(request: web.Request) -> str | None:
-    before = query_param(request, "before") or None
-    if before is not None and len(before) > 64:
-        raise invalid_input("Query parameter 'before' is too long", field="before")
-    return None if before is None else parse_cursor(before)
-
-
 async def operation_history(request: web.Request) -> web.Response:
-    raw_plugin = query_param(request, "plugin_id") or None
+    plugin_id, operation_type, status, limit, before = (
+        param.read(request) for param in spec.HISTORY_QUERY
+    )
     query = QueryHistory(
-        plugin_id=validate_plugin_id(raw_plugin) if raw_plugin else None,
-        operation_type=_choice(request, "operation_type", HISTORY_TYPES),
-        status=_choice(request, "status", HISTORY_STATUSES),
-        limit=query_int(request, "limit", 50, 1, 1000),
-        before=_cursor(request),
+        plugin_id=plugin_id,
+        operation_type=operation_type,
+        status=status,
+        limit=limit,
+        before=before,
     )
     system = request.app[keys.SYSTEM]
     page = await system.history.ask(query, timeout=system.settings.timeouts.read)

@@ -6,29 +6,25 @@ Ids and bodies are checked here; a plugin that is not installed is 404 ``PLUGIN_
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from aiohttp import web
 
-from actors.errors import ErrorCode, PlugvisorError, invalid_input
+from actors.errors import ErrorCode, PlugvisorError
 from actors.health.messages import (
     GetPluginHealth,
     GetPluginsHealth,
     ReportPluginHealth,
     ResetPluginHealth,
 )
-from actors.plugin_ids import validate_plugin_id
 from actors.state.messages import GetAllStates, GetState
 from web import keys
-from web.http import field, read_json_object, success
-
-MAX_REPORT_ERROR_CHARS = 2000
-REPORT_FIELDS = frozenset({"success", "error", "duration_ms"})
+from web.http import read_json_object, success
+from web.spec import requests as spec
 
 
 def _plugin_id(request: web.Request) -> str:
-    return validate_plugin_id(request.match_info["plugin_id"])
+    return spec.HEALTH_PLUGIN_ID.read(request)
 
 
 async def _installed_id(request: web.Request) -> str:
@@ -45,20 +41,8 @@ async def _installed_id(request: web.Request) -> str:
 
 
 def _report_from(plugin_id: str, body: dict[str, Any]) -> ReportPluginHealth:
-    unknown = sorted(set(body) - REPORT_FIELDS)
-    if unknown:
-        raise invalid_input(f"Unknown field '{unknown[0]}'", field=unknown[0])
-    ok = field(body, "success", bool)
-    error = field(body, "error", str, required=False)
-    if error is not None and len(error) > MAX_REPORT_ERROR_CHARS:
-        raise invalid_input(
-            f"Field 'error' must be at most {MAX_REPORT_ERROR_CHARS} characters", field="error"
-        )
-    duration = field(body, "duration_ms", (int, float), required=False)
-    if duration is not None and (not math.isfinite(duration) or duration < 0):
-        message = "Field 'duration_ms' must be a non-negative number"
-        raise invalid_input(message, field="duration_ms")
-    return ReportPluginHealth(plugin_id, ok, error, duration)
+    values = spec.HEALTH_REPORT.read(body)
+    return ReportPluginHealth(plugin_id, values["success"], values["error"], values["duration_ms"])
 
 
 async def all_health(request: web.Request) -> web.Response:

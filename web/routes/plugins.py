@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from actors.catalog.messages import (
     ListInstalledRendered,
@@ -24,14 +25,6 @@ from actors.catalog.messages import (
 from actors.errors import ErrorCode, PlugvisorError, invalid_input
 from actors.installed import require_installed
 from actors.installer.redact import redact_url, url_fingerprint
-from actors.installer.urls import (
-    is_archive_url,
-    validate_archive_url,
-    validate_branch,
-    validate_git_url,
-    validate_plugin_path,
-)
-from actors.plugin_ids import validate_plugin_id
 from actors.queue.messages import Enqueue
 from actors.state.messages import GetAllStatesRendered, GetState
 from actors.toggle import toggle_plugin
@@ -39,9 +32,6 @@ from web import keys
 from web.access import request_user
 from web.http import (
     ARCHIVE_BODY_LIMIT,
-    field,
-    query_bool,
-    query_param,
     read_body,
     read_json_object,
     rendered_success,
@@ -49,6 +39,7 @@ from web.http import (
     too_large,
 )
 from web.routes.operations import answer_enqueued
+from web.spec import requests as spec
 
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
 # The first bytes of a zip or a gzip file, as actors.installer.archive.archive_kind reads them.
@@ -62,7 +53,7 @@ async def _require_installed(request: web.Request, plugin_id: str) -> None:
 
 
 async def _enqueue(request: web.Request, message: Enqueue, what: str) -> web.Response:
-    wait = query_bool(request, "wait")  # read first: a bad value must leave nothing queued
+    wait = spec.WAIT.read(request)  # read first: a bad value must leave nothing queued
     system = request.app[keys.SYSTEM]
     message = replace(message, user=request_user(request))
     receipt = await system.queue.ask(message, timeout=system.settings.timeouts.write)
@@ -70,14 +61,8 @@ async def _enqueue(request: web.Request, message: Enqueue, what: str) -> web.Res
 
 
 async def install(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
-    branch = validate_branch(field(body, "branch", str, required=False))
-    version = field(body, "version", str, required=False)
-    if version is not None:  # a release tag: refused now, not after queueing
-        if not version.strip():
-            raise invalid_input("'version' must not be empty", field="version")
-        version = validate_branch(version, field="version")
+    values = spec.INSTALL.read(await read_json_object(request))
+    plugin_id, branch, version = values["plugin_id"], values["branch"], values["version"]
     system = request.app[keys.SYSTEM]
     # What the registry says now: 404 PLUGIN_NOT_FOUND, or 503 REGISTRY_UNAVAILABLE (no copy).
     await system.catalog.ask(
@@ -93,14 +78,9 @@ async def install(request: web.Request) -> web.Response:
 
 
 async def install_from_url(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    raw_url = field(body, "repo_url", str).strip()
-    url = validate_archive_url(raw_url) if is_archive_url(raw_url) else validate_git_url(raw_url)
-    plugin_id = field(body, "plugin_id", str, required=False)
-    if plugin_id is not None:
-        plugin_id = validate_plugin_id(plugin_id)
-    plugin_path = validate_plugin_path(field(body, "plugin_path", str, required=False))
-    branch = validate_branch(field(body, "branch", str, required=False))
+    values = spec.INSTALL_FROM_URL.read(await read_json_object(request))
+    url, plugin_id = values["repo_url"], values["plugin_id"]
+    plugin_path, branch = values["plugin_path"], values["branch"]
     shown = redact_url(url)
     parameters: dict[str, Any] = {"repo_url": shown}
     if shown != url:  # credentials masked: only an opaque fingerprint tells such URLs apart
@@ -125,7 +105,9 @@ async def _read_archive_field(request: web.Request) -> tuple[str, bytes]:
         raise too_large(ARCHIVE_BODY_LIMIT)
     try:
         found = await _archive_part(await request.multipart())
-    except ValueError:  # aiohttp's answer to a missing boundary or a torn multipart body
+    # aiohttp's answers to a missing boundary or a torn multipart body (ValueError), and to a
+    # part whose headers do not parse (BadHttpMessage: InvalidHeader, LineTooLong, ...)
+    except (ValueError, BadHttpMessage):
         raise invalid_input(
             "The upload is not a well-formed multipart/form-data body", field="archive"
         ) from None
@@ -161,7 +143,7 @@ async def install_archive(request: web.Request) -> web.Response:
             "Other archives are being uploaded right now",
             suggested_fixes=["Upload it again in a moment"],
         )
-    wait = query_bool(request, "wait")  # read first: a bad value must leave nothing queued
+    wait = spec.WAIT.read(request)  # read first: a bad value must leave nothing queued
     async with slots:
         receipt, message = await _queue_archive(request)
     return await answer_enqueued(request, receipt, message, wait=wait)  # the bytes are let go
@@ -187,8 +169,7 @@ async def _queue_archive(request: web.Request) -> tuple[dict[str, Any], str]:
 
 
 async def update(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
+    plugin_id = spec.UPDATE.read(await read_json_object(request))["plugin_id"]
     await _require_installed(request, plugin_id)
     return await _enqueue(
         request, Enqueue("update", plugin_id), f"Plugin {plugin_id} update queued"
@@ -196,9 +177,8 @@ async def update(request: web.Request) -> web.Response:
 
 
 async def uninstall(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
-    preserve = field(body, "preserve_config", bool, required=False, default=False)
+    values = spec.UNINSTALL.read(await read_json_object(request))
+    plugin_id, preserve = values["plugin_id"], values["preserve_config"]
     await _require_installed(request, plugin_id)
     return await _enqueue(
         request,
@@ -208,9 +188,8 @@ async def uninstall(request: web.Request) -> web.Response:
 
 
 async def toggle(request: web.Request) -> web.Response:
-    body = await read_json_object(request)
-    plugin_id = validate_plugin_id(field(body, "plugin_id", str))
-    enabled = field(body, "enabled", bool)
+    values = spec.TOGGLE.read(await read_json_object(request))
+    plugin_id, enabled = values["plugin_id"], values["enabled"]
     system = request.app[keys.SYSTEM]
     result = await toggle_plugin(
         system.config_store,
@@ -234,10 +213,7 @@ async def installed(request: web.Request) -> web.Response:
 
 async def store_list(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
-    filters = {name: query_param(request, name) or None for name in ("query", "category", "tag")}
-    for name, value in filters.items():
-        if value is not None and len(value) > 200:
-            raise invalid_input(f"Query parameter '{name}' is too long", field=name)
+    filters = {param.name: param.read(request) for param in spec.STORE_FILTERS}
     listing = await system.catalog.ask(
         ListStore(**filters), timeout=system.settings.timeouts.network
     )
@@ -265,12 +241,11 @@ async def store_refresh(request: web.Request) -> web.Response:
 async def plugin_state(request: web.Request) -> web.Response:
     system = request.app[keys.SYSTEM]
     timeout = system.settings.timeouts.read
-    raw_id = query_param(request, "plugin_id")
-    if raw_id is None or raw_id == "":
+    plugin_id = spec.STATE_PLUGIN_ID.read(request)
+    if plugin_id is None:
         return rendered_success(
             request, await system.state.ask(GetAllStatesRendered(), timeout=timeout)
         )
-    plugin_id = validate_plugin_id(raw_id)
     state = await system.state.ask(GetState(plugin_id), timeout=timeout)
     if state is None:
         raise PlugvisorError(

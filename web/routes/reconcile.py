@@ -10,13 +10,13 @@ from aiohttp import web
 from actors.errors import ErrorCode, PlugvisorError
 from actors.reconciler import RunReconcile
 from web import keys
-from web.http import field, read_json_object, success
+from web.http import read_json_object, success
+from web.spec import requests as spec
 
 
 async def reconcile(request: web.Request) -> web.Response:
-    body = await read_json_object(request, optional=True)
-    dry_run = field(body, "dry_run", bool, required=False, default=False)
-    force = field(body, "force", bool, required=False, default=False)
+    values = spec.RECONCILE.read(await read_json_object(request, optional=True))
+    dry_run, force = values["dry_run"], values["force"]
     system = request.app[keys.SYSTEM]
     timeouts = system.settings.timeouts
     run = await system.reconciler.ask(RunReconcile(dry_run, force), timeout=timeouts.read)
