@@ -37,6 +37,10 @@ class FeedOptions:
     heartbeat_s: float = 20.0
     close_timeout_s: float = 2.0  # for the client's close reply (shutdown, 1013)
     writer_limit: int = 64 * 1024  # bytes buffered by aiohttp per socket before it waits
+    # The kernel's send buffer per socket (SO_SNDBUF; Linux doubles it). Left to autotuning,
+    # loopback and LAN sockets grow to megabytes: seconds of events queued out of the feed's
+    # sight, where a slow client can neither be seen nor resynchronised.
+    socket_send_buffer: int = 64 * 1024
 
 
 class Stalled(Exception):
@@ -105,8 +109,9 @@ class FeedSession:
         self._live = False  # the start (replay or snapshot) is written: events may go direct
         self._busy = False  # the writer task is writing
         self._at_hub = 0  # events handed to the hub and not yet delivered
+        self._snapshotting = False
         self._resyncs: deque[float] = deque()
-        self.high_water = 0  # the most events ever queued at once (tests, benchmarks)
+        self.high_water = 0  # the most events ever waiting for this subscriber (tests, benchmarks)
         self.sent_directly = 0  # events the hub wrote, not this session's writer (tests)
         self.close_code: int | None = None
 
@@ -119,29 +124,39 @@ class FeedSession:
     def _on_event(self, event: Event) -> None:
         if self._overflowed:
             return  # a snapshot will cover it
-        if self._at_hub or (self._live and not self._busy and not self._events):
+        # While a snapshot is built every event goes to this session's queue, to be folded
+        # into it; what the hub still holds from before is already reflected in it.
+        waiting = len(self._events) + (0 if self._snapshotting else self._at_hub)
+        if waiting >= self._options.queue_size:
+            self._events.clear()  # too far behind: resynchronise with a snapshot
+            self._overflowed = True
+            self._wake.set()
+            return
+        self.high_water = max(self.high_water, waiting + 1)
+        if not self._snapshotting and (
+            self._at_hub or (self._live and not self._busy and not self._events)
+        ):
             self._at_hub += 1  # in order behind what the hub already holds for this session
             self._hub.push(self, event)
             return
-        self._enqueue(event)
+        self._queue(event)
 
-    def _enqueue(self, event: Event) -> None:
-        if self._overflowed:
-            return
-        if len(self._events) >= self._options.queue_size:
-            self._events.clear()
-            self._overflowed = True
-        else:
-            self._events.append(event)
-            self.high_water = max(self.high_water, len(self._events))
+    def _queue(self, event: Event) -> None:
+        """For this session's own writer (counted within ``queue_size`` by ``_on_event``)."""
+        self._events.append(event)
         self._wake.set()
 
     async def deliver(self, event: Event) -> None:
         """The hub's turn for ``event``: written at once when this session is caught up and its
         socket takes the frame without waiting, else queued for this session's own writer."""
         self._at_hub -= 1
-        if self._unsubscribe is None or self._overflowed or event.seq <= self._last_seq:
-            return  # stopped, being resynchronised, or already covered by a snapshot
+        if (
+            self._unsubscribe is None
+            or self._overflowed
+            or self._snapshotting
+            or event.seq <= self._last_seq
+        ):
+            return  # stopped, being resynchronised, or covered by a snapshot
         direct = (
             self._live
             and not self._busy
@@ -152,7 +167,7 @@ class FeedSession:
             and self._can_write_now()
         )
         if not direct:
-            self._enqueue(event)
+            self._queue(event)
             return
         self._last_seq = event.seq
         self.sent_directly += 1
@@ -257,6 +272,13 @@ class FeedSession:
 
     async def _snapshot(self) -> None:
         """Build a snapshot exact at the bus's current seq and send it."""
+        self._snapshotting = True
+        try:
+            await self._build_and_send_snapshot()
+        finally:
+            self._snapshotting = False
+
+    async def _build_and_send_snapshot(self) -> None:
         for _ in range(self._options.snapshot_attempts):
             self._events.clear()
             self._overflowed = False

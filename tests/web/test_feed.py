@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import os
 import re
 import socket
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
 import pytest
 
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
@@ -353,11 +353,10 @@ async def _consecutive_while_pouring(api: RunningApi) -> None:
     stop = asyncio.Event()
 
     async def publisher() -> None:
-        for _ in range(2000):  # bounded
-            if stop.is_set():
-                return
+        deadline = time.monotonic() + 30  # bounded in time, not in count: it must outlast
+        while not stop.is_set() and time.monotonic() < deadline:  # the five clients
             _publish(api, 3)
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.001)
 
     task = asyncio.create_task(publisher())
     try:
@@ -468,63 +467,32 @@ async def test_an_idle_feed_outlives_the_connection_read_timeouts(env: PluginEnv
         assert await receive(ws) == {"type": "pong"}
 
 
-def _frames(buffer: bytearray) -> list[dict[str, Any]]:
-    """Take the complete (unmasked, server-sent) text frames off the front of ``buffer``."""
-    messages: list[dict[str, Any]] = []
-    while len(buffer) >= 2:
-        length, head = buffer[1] & 0x7F, 2
-        if length == 126:
-            if len(buffer) < 4:
-                break
-            length, head = int.from_bytes(buffer[2:4], "big"), 4
-        elif length == 127:
-            if len(buffer) < 10:
-                break
-            length, head = int.from_bytes(buffer[2:10], "big"), 10
-        if len(buffer) < head + length:
-            break
-        assert buffer[0] & 0x0F == 0x1, f"not a text frame: {bytes(buffer[:2])!r}"
-        messages.append(orjson.loads(bytes(buffer[head : head + length])))
-        del buffer[: head + length]
-    return messages
-
-
-async def test_a_subscriber_that_falls_behind_and_catches_up_misses_nothing(
-    env: PluginEnv,
-) -> None:
-    """Events go straight to caught-up subscribers and through a subscriber's own queue while
-    its socket is full; switching between the two, in both directions and many times, keeps
-    every event, in order, exactly once."""
-    async with RunningApi(env.settings(), feed_options=FeedOptions(queue_size=8192)) as api:
+async def test_resyncs_and_direct_delivery_interleave_without_a_gap(env: PluginEnv) -> None:
+    """A subscriber that falls behind is resynchronised by its own writer (a snapshot that
+    folds in the events published while it was built), then served by the shared writer
+    again; switching between the two, many times, never skips, repeats or reorders an event."""
+    options = FeedOptions(queue_size=4, resync_limit=1000)
+    async with RunningApi(env.settings(), feed_options=options) as api:
         sessions: set[FeedSession] = api.client.server.app[FEED_SESSIONS]
-        loop = asyncio.get_running_loop()
-        sock = await _stalled_client(api.client.port)
-        try:
+        async with api.client.ws_connect(WS) as ws:
+            messages = [await receive(ws)]
             await _wait_for(lambda: len(sessions) == 1)
             [session] = sessions
-            buffer = bytearray()
-            received: list[dict[str, Any]] = []
-            async with asyncio.timeout(10):
-                while not received:  # the snapshot comes first
-                    buffer += await loop.sock_recv(sock, 65536)
-                    received.extend(_frames(buffer))
-            for burst in range(12):  # bounded: 12 bursts of 8 events of 256 KiB, 24 MiB in all
-                _publish(api, 8, pad=256 * 1024)
-                if burst % 3 == 2:  # now and then the client reads all it has been sent
-                    async with asyncio.timeout(10):
-                        while not received or received[-1]["seq"] < session._last_seq:
-                            buffer += await loop.sock_recv(sock, 65536)
-                            received.extend(_frames(buffer))
+            for _ in range(20):  # bounded: 20 rounds
+                _publish(api, 10)  # more at once than the queue holds: a resync
+                for _ in range(10):  # and more while its snapshot is being built
+                    _publish(api, 1)
+                    await asyncio.sleep(0)
+                await asyncio.sleep(0.01)
+                _publish(api, 2)  # caught up again: these go the direct way
                 await asyncio.sleep(0.01)
             async with asyncio.timeout(10):
-                while received[-1]["seq"] < api.system.bus.seq:
-                    buffer += await loop.sock_recv(sock, 65536)
-                    received.extend(_frames(buffer))
-            snapshot, events = received[0], received[1:]
-            assert snapshot["type"] == "snapshot"
-            assert {m["type"] for m in events} == {"event"}
-            assert_consecutive(snapshot["seq"], events)
-            assert session.high_water > 0  # it did fall behind: its own queue was used
-            assert session.sent_directly > 0  # and caught up: the shared writer was used
-        finally:
-            sock.close()
+                while messages[-1]["seq"] < api.system.bus.seq:
+                    messages.append(await receive(ws))
+        for before, after in itertools.pairwise(messages):
+            if after["type"] == "event":
+                assert after["seq"] == before["seq"] + 1, (before["seq"], after["seq"])
+            else:
+                assert after["type"] == "snapshot" and after["seq"] > before["seq"]
+        assert sum(m["type"] == "snapshot" for m in messages) > 1  # it was resynchronised
+        assert session.sent_directly > 0  # between resyncs, the shared writer served it

@@ -6,6 +6,7 @@ A ``since`` that is not a non-negative integer is refused with 400 before the up
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import orjson
@@ -85,6 +86,7 @@ async def feed(request: web.Request) -> web.WebSocketResponse:
     writer: asyncio.Task[None] | None = None
     try:
         await ws.prepare(request)
+        _bound_send_buffer(request, options.socket_send_buffer)
         sessions.add(session)
         writer = asyncio.create_task(_write(session, since), name="feed-writer")
         async for msg in ws:
@@ -97,6 +99,15 @@ async def feed(request: web.Request) -> web.WebSocketResponse:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
     return ws
+
+
+def _bound_send_buffer(request: web.Request, size: int) -> None:
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is not None and size > 0:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+        except OSError as exc:  # not a socket that has one (a test transport): keep the default
+            log.info("feed_send_buffer_unchanged", error=str(exc))
 
 
 async def _write(session: FeedSession, since: int | None) -> None:
