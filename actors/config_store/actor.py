@@ -87,6 +87,7 @@ def open_files(
         paths.config_dir,
         syncer=syncer or Syncer(),
         check_system=system.main_errors,
+        stamp_system=system.stamp,
         defaults_path=defaults_path,
         prior_use=lambda: signs_of_use(paths),
     )
