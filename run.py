@@ -14,6 +14,7 @@ import structlog
 
 from actors.installer import PipOptions
 from actors.system import Settings, System, build_system
+from supervision.faults import FaultInjector
 from supervision.systemd import Notifier
 from web.app import create_app
 from web.connection_limits import derive_limits, exceeds_budget, open_file_limit
@@ -164,6 +165,7 @@ async def serve(settings: Settings) -> int:
     notifier = Notifier.from_env()
     notifier.status("Starting")
     system: System = build_system(settings)
+    faults = FaultInjector.from_env(system.tree)  # soaks and crash tests only: off by default
     try:
         await system.tree.start()
     except Exception:
@@ -199,6 +201,8 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if faults is not None:
+        faults.install(loop)
     # No ping while the tree is failing or the health actor says unhealthy: systemd restarts us.
     tracker = system.health_tracker
     watchdog = asyncio.create_task(
@@ -209,6 +213,8 @@ async def serve(settings: Settings) -> int:
     await asyncio.wait({tree_exit, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
     gave_up = tree_exit.done() and tree_exit.result().failed
 
+    if faults is not None:
+        faults.uninstall(loop)
     notifier.stopping()
     notifier.status("Stopping")
     log.info("stopping", reason="supervision tree gave up" if gave_up else "signal")

@@ -43,5 +43,9 @@ class SupervisorGaveUp(SupervisionError):
     """A nested supervisor passed its restart intensity; its parent sees this as the crash."""
 
 
+class InjectedCrash(Exception):  # noqa: N818 - a crash, named for what it is
+    """The crash a fault injection causes (supervision/faults.py; tests and soaks only)."""
+
+
 class NormalExit(Exception):
     """Raise in a handler, hook or spawned task to stop the actor normally (not a crash)."""
