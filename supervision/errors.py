@@ -43,7 +43,7 @@ class SupervisorGaveUp(SupervisionError):
     """A nested supervisor passed its restart intensity; its parent sees this as the crash."""
 
 
-class InjectedCrash(Exception):  # noqa: N818 - a crash, named for what it is
+class InjectedCrash(Exception):
     """The crash a fault injection causes (supervision/faults.py; tests and soaks only)."""
 
 
