@@ -12,6 +12,7 @@ from pathlib import Path
 
 import structlog
 
+from actors.health.checks import HealthSettings
 from actors.installer import PipOptions
 from actors.system import Settings, System, build_system
 from supervision.faults import FaultInjector
@@ -79,6 +80,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         help="seconds between periodic reconciliations (0: only at start and on request)",
     )
     tuning.add_argument(
+        "--health-check-interval",
+        type=float,
+        default=_env("health_check_interval", str(defaults.health.check_interval_s)),
+        help="seconds between the health actor's checks (event-loop lag, restarts, disk space)",
+    )
+    tuning.add_argument(
         "--backups-keep",
         type=int,
         default=_env("backups_keep", str(defaults.backups_keep)),
@@ -133,6 +140,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         parser.error("--operation-retention and --backups-keep must be at least 1")
     if min(args.header_timeout, args.body_timeout, args.keepalive_timeout) <= 0:
         parser.error("--header-timeout, --body-timeout and --keepalive-timeout must be positive")
+    if args.health_check_interval <= 0:
+        parser.error("--health-check-interval must be positive")
     if args.reconcile_interval < 0:
         parser.error("--reconcile-interval must be 0 (disabled) or more")
     if args.max_connections < 0:
@@ -148,6 +157,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         operation_retention=args.operation_retention,
         backups_keep=args.backups_keep,
         reconcile_interval_s=args.reconcile_interval,
+        health=HealthSettings(check_interval_s=args.health_check_interval),
         pip=PipOptions(
             index_url=args.pip_index_url,
             find_links=(args.pip_find_links,) if args.pip_find_links else (),
