@@ -66,7 +66,7 @@ def prepare(root: Path) -> tuple[Path, Path]:
 
 
 def start_server(
-    data: Path, registry: Path, port: int, victims: str, log: Path, arena_max: int
+    data: Path, registry: Path, port: int, victims: str, log: Path, arena_max: int, retention: int
 ) -> subprocess.Popen[bytes]:
     """run.py with ``PLUGVISOR_FAULT_INJECTION`` set (SIGUSR2 crashes the next victim) and,
     unless ``arena_max`` is 0, ``MALLOC_ARENA_MAX`` as the systemd unit sets it; waits,
@@ -77,6 +77,7 @@ def start_server(
         *("--host", "127.0.0.1", "--port", str(port)),
         *("--data-dir", str(data), "--registry-url", str(registry)),
         *("--log-format", "json", "--reconcile-interval", "5", "--pip-no-index"),
+        *("--operation-retention", str(retention)),
     ]
     env = {**os.environ, "PLUGVISOR_FAULT_INJECTION": victims}
     env.pop("MALLOC_ARENA_MAX", None)
