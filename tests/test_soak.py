@@ -1,7 +1,7 @@
-"""A 30-second soak of the real server (bench/soak.py): mixed reads, toggles, config saves,
-installs and uninstalls, WebSocket subscribers, and four actors crashed through the fault
-switch; nothing acknowledged is lost, every request is answered in the envelope, memory
-stays flat and health comes back to ok."""
+"""A 30-second soak of the real server (bench/soak.py, after 10 s of warm-up): mixed reads,
+toggles, config saves, installs and uninstalls, WebSocket subscribers, and four actors crashed
+through the fault switch; nothing acknowledged is lost, every request is answered in the
+envelope, memory stays flat and health comes back to ok."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_thirty_seconds_of_mixed_load_and_crashes() -> None:
     command = [
         sys.executable,
         str(REPO_ROOT / "bench" / "soak.py"),
-        *("--duration", "30", "--crash-every", "6", "--max-crashes", "4"),
+        *("--duration", "30", "--warmup", "10", "--crash-every", "6", "--max-crashes", "4"),
         *("--readers", "2", "--subscribers", "2"),
     ]
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
