@@ -2,7 +2,8 @@
 
 With 20 installed plugins: exec to READY (sd_notify on a real socket) against the bare app's
 exec to first answer, idle resident memory of both, and what the real server writes while
-nothing changes: the first start idles for ``--idle-seconds`` with the systemd watchdog
+nothing changes: the second start (the first one settles the new data dir: it reconciles
+the configuration it finds missing) idles for ``--idle-seconds`` with the systemd watchdog
 pinging every ``--ping-ms``, the reconciler running every ``--idle-reconcile-interval`` and
 the health checks every ``--idle-health-interval`` seconds, so 20 idle seconds hold more
 reconciliations and checks than 10 minutes at the defaults (900 s and 5 s).
@@ -35,6 +36,7 @@ from serverproc import (
     wait_answer,
 )
 
+IDLE_RUN = 1  # which start idles: not the first, which finds a new data dir to settle
 SETTLE_S = 2.0  # after READY / first answer, before reading the resident memory
 
 
@@ -120,6 +122,8 @@ def main() -> None:
     parser.add_argument("--idle-reconcile-interval", type=float, default=0.5)
     parser.add_argument("--idle-health-interval", type=float, default=0.05)
     args = parser.parse_args()
+    if args.runs <= IDLE_RUN:
+        parser.error(f"--runs must be more than {IDLE_RUN}")
     short = [
         *("--reconcile-interval", str(args.idle_reconcile_interval)),
         *("--health-check-interval", str(args.idle_health_interval)),
@@ -131,8 +135,8 @@ def main() -> None:
         bodies.write_bytes(orjson.dumps({"/api/v3/plugins/state": '{"status":"success"}'}))
         real, bare = [], []
         for i in range(args.runs):  # alternated, so both see the same background load
-            idle = args.idle_seconds if i == 0 else 0
-            extra = short if i == 0 else []  # the other starts measure the defaults
+            idle = args.idle_seconds if i == IDLE_RUN else 0
+            extra = short if i == IDLE_RUN else []  # the other starts measure the defaults
             real.append(one_real(data, registry, root, idle, args.ping_ms, extra))
             bare.append(one_bare(bodies))
     real_ready = statistics.median(r["ready_s"] for r in real)
@@ -150,14 +154,14 @@ def main() -> None:
         args.idle_seconds / args.idle_reconcile_interval * 900,
         args.idle_seconds / args.idle_health_interval * 5,
     )
-    print(f"idle_seconds={args.idle_seconds} watchdog_pings={real[0]['pings']}")
+    print(f"idle_seconds={args.idle_seconds} watchdog_pings={real[IDLE_RUN]['pings']}")
     print(
         f"idle_reconcile_interval_s={args.idle_reconcile_interval}"
         f" idle_health_interval_s={args.idle_health_interval}"
         f" simulated_idle_minutes={simulated / 60:.0f}"
     )
-    print(f"idle_bytes_written={real[0]['idle_written']}")
-    print(f"idle_files_changed={','.join(real[0]['idle_changed']) or 'none'}")
+    print(f"idle_bytes_written={real[IDLE_RUN]['idle_written']}")
+    print(f"idle_files_changed={','.join(real[IDLE_RUN]['idle_changed']) or 'none'}")
     print(f"python={sys.version.split()[0]} pid={os.getpid()}")
 
 
