@@ -13,9 +13,11 @@ from pathlib import Path
 import structlog
 
 from actors.access import ReloadToken, rotate_token
+from actors.health.checks import HealthSettings
 from actors.installer import PipOptions
 from actors.secret_values import SecretValues
 from actors.system import Settings, System, build_system
+from supervision.faults import FaultInjector
 from supervision.systemd import Notifier
 from web.app import create_app
 from web.connection_limits import derive_limits, exceeds_budget, open_file_limit
@@ -81,6 +83,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         help="seconds between periodic reconciliations (0: only at start and on request)",
     )
     tuning.add_argument(
+        "--health-check-interval",
+        type=float,
+        default=_env("health_check_interval", str(defaults.health.check_interval_s)),
+        help="seconds between the health actor's checks (event-loop lag, restarts, disk space)",
+    )
+    tuning.add_argument(
         "--backups-keep",
         type=int,
         default=_env("backups_keep", str(defaults.backups_keep)),
@@ -135,6 +143,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         parser.error("--operation-retention and --backups-keep must be at least 1")
     if min(args.header_timeout, args.body_timeout, args.keepalive_timeout) <= 0:
         parser.error("--header-timeout, --body-timeout and --keepalive-timeout must be positive")
+    if args.health_check_interval <= 0:
+        parser.error("--health-check-interval must be positive")
     if args.reconcile_interval < 0:
         parser.error("--reconcile-interval must be 0 (disabled) or more")
     if args.max_connections < 0:
@@ -150,6 +160,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         operation_retention=args.operation_retention,
         backups_keep=args.backups_keep,
         reconcile_interval_s=args.reconcile_interval,
+        health=HealthSettings(check_interval_s=args.health_check_interval),
         pip=PipOptions(
             index_url=args.pip_index_url,
             find_links=(args.pip_find_links,) if args.pip_find_links else (),
@@ -197,6 +208,7 @@ async def serve(settings: Settings, secrets: SecretValues | None = None) -> int:
     notifier = Notifier.from_env()
     notifier.status("Starting")
     system: System = build_system(settings, secrets)
+    faults = FaultInjector.from_env(system.tree)  # soaks and crash tests only: off by default
     try:
         await system.tree.start()
     except Exception:
@@ -241,6 +253,8 @@ async def serve(settings: Settings, secrets: SecretValues | None = None) -> int:
     # SIGHUP: read the token file (and auth.token_file) again now, not at the next check.
     reloads: set[asyncio.Task[None]] = set()
     loop.add_signal_handler(signal.SIGHUP, _reload_token, system, reloads)
+    if faults is not None:
+        faults.install(loop)
     # No ping while the tree is failing or the health actor says unhealthy: systemd restarts us.
     tracker = system.health_tracker
     watchdog = asyncio.create_task(
@@ -251,6 +265,8 @@ async def serve(settings: Settings, secrets: SecretValues | None = None) -> int:
     await asyncio.wait({tree_exit, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
     gave_up = tree_exit.done() and tree_exit.result().failed
 
+    if faults is not None:
+        faults.uninstall(loop)
     notifier.stopping()
     notifier.status("Stopping")
     log.info("stopping", reason="supervision tree gave up" if gave_up else "signal")

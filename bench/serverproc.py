@@ -23,8 +23,8 @@ def free_port() -> int:
 
 
 def prepare(root: Path, plugins: int) -> tuple[Path, Path]:
-    """``plugins`` installed plugins (manifest and install record) and a registry naming each
-    with a newer version; returns (data dir, registry file)."""
+    """``plugins`` installed plugins (manifest and install record), the state's file, and a
+    registry naming each with a newer version; returns (data dir, registry file)."""
     data = root / "data"
     entries = []
     for n in range(plugins):
@@ -66,6 +66,9 @@ def prepare(root: Path, plugins: int) -> tuple[Path, Path]:
         )
     registry = root / "registry.json"
     registry.write_bytes(orjson.dumps({"plugins": entries}))
+    # as on a device that has run an operation: without it the state counts as lost
+    (data / "state").mkdir()
+    (data / "state" / "plugin_state.json").write_bytes(b'{"version": 2, "plugins": {}}')
     return data, registry
 
 
@@ -117,7 +120,7 @@ def start_bare(
 def wait_answer(port: int, path: str, timeout: float = 30.0) -> float:
     """Seconds until ``GET path`` answers 200 (bounded); raises TimeoutError."""
     start = time.monotonic()
-    request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
     while time.monotonic() - start < timeout:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from supervision.errors import ActorCrashed, ActorStopped, NoHandler, NormalExit
+from supervision.errors import ActorCrashed, ActorStopped, InjectedCrash, NoHandler, NormalExit
 from supervision.mailbox import Control, Envelope, Item, Mailbox, Reply
 from supervision.ref import ActorRef
 from supervision.specs import NORMAL_EXIT, Exit, ExitKind
@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 
 PING = Control("ping")
 STOP = Control("stop")
+CRASH = Control("crash")  # fault injection only: Supervisor.inject_crash
 _REAP_GRACE = 5.0
 
 
@@ -110,6 +111,10 @@ class ActorCell:
     def request_stop(self) -> None:
         """Ask the incarnation to stop cleanly after its current message."""
         self.mailbox.put_front((STOP, None))
+
+    def inject_crash(self) -> None:
+        """Crash the incarnation before its next message, as a bug in a handler would."""
+        self.mailbox.put_front((CRASH, None))
 
     def ping(self) -> Reply:
         """A liveness probe ahead of all queued messages; resolves when the loop reaches it."""
@@ -203,6 +208,8 @@ class ActorCell:
         return None
 
     def _unhandled(self, message: Any, reply: Reply | None) -> None:
+        if message is CRASH:
+            raise InjectedCrash(f"fault injected into {self.path}")
         if message is PING:
             if reply is not None and not reply.done():
                 reply.set_result(None)

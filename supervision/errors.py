@@ -43,5 +43,9 @@ class SupervisorGaveUp(SupervisionError):
     """A nested supervisor passed its restart intensity; its parent sees this as the crash."""
 
 
+class InjectedCrash(Exception):
+    """The crash a fault injection causes (supervision/faults.py; tests and soaks only)."""
+
+
 class NormalExit(Exception):
     """Raise in a handler, hook or spawned task to stop the actor normally (not a crash)."""

@@ -112,6 +112,24 @@ class Supervisor:
 
     # -- public API ----------------------------------------------------------------------
 
+    @property
+    def child_ids(self) -> tuple[str, ...]:
+        return tuple(spec.id for spec in self._specs)
+
+    def inject_crash(self, child_id: str) -> bool:
+        """Crash actor child ``child_id`` before its next message; False unless it runs.
+
+        For fault injection only (supervision/faults.py, armed by the environment at start);
+        a wall test keeps web/ and actors/ from calling it.
+        """
+        cell = self._cells.get(child_id)
+        if cell is None:
+            raise KeyError(f"supervisor {self.path} has no child {child_id!r}")
+        if cell.status is not Status.RUNNING:
+            return False
+        cell.inject_crash()
+        return True
+
     def ref(self, child_id: str) -> ActorRef:
         """The ref of actor child ``child_id``; valid from construction on, across restarts."""
         cell = self._cells.get(child_id)

@@ -79,3 +79,15 @@ def test_the_reconcile_interval_comes_from_its_flag_or_the_environment(
     assert parse_args(["--reconcile-interval", "60"]).reconcile_interval_s == 60.0
     with pytest.raises(SystemExit):
         parse_args(["--reconcile-interval", "-1"])
+
+
+def test_the_health_check_interval_comes_from_its_flag_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PLUGVISOR_HEALTH_CHECK_INTERVAL", raising=False)
+    assert parse_args([]).health.check_interval_s == 5.0
+    monkeypatch.setenv("PLUGVISOR_HEALTH_CHECK_INTERVAL", "0.25")
+    assert parse_args([]).health.check_interval_s == 0.25
+    assert parse_args(["--health-check-interval", "2"]).health.check_interval_s == 2.0
+    with pytest.raises(SystemExit):
+        parse_args(["--health-check-interval", "0"])

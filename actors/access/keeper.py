@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import structlog
 
-from actors.config_store.messages import GetMainConfig
+from actors.config_store.messages import GetTokenFileSetting
 from actors.errors import PlugvisorError
 from actors.fsio import Syncer
 from actors.health_reasons import GetHealthReasons, HealthReason
@@ -121,13 +120,11 @@ class TokenKeeper(Actor):
         if self._settings.token_file:
             return True, self._settings.token_file
         try:
-            view = await self._config_store.ask(GetMainConfig(), timeout=self._ask_timeout_s)
+            named = await self._config_store.ask(GetTokenFileSetting(), timeout=self._ask_timeout_s)
         except (PlugvisorError, SupervisionError, TimeoutError) as exc:
             log.warning("token_file_setting_unread", error=str(exc))
             return False, None
-        auth: Any = view.data.get("auth") if isinstance(view.data, dict) else None
-        named = auth.get("token_file") if isinstance(auth, dict) else None
-        return True, (named if isinstance(named, str) and named else None)
+        return True, named
 
     async def _watch(self) -> None:
         while True:

@@ -40,6 +40,7 @@ from .messages import (
     GetPluginFlags,
     GetPluginSchema,
     GetSchedule,
+    GetTokenFileSetting,
     ListBackups,
     PluginFlags,
     RestoreBackup,
@@ -97,6 +98,7 @@ def open_files(
         paths.config_dir,
         syncer=syncer or Syncer(),
         check_system=system.main_errors,
+        stamp_system=system.stamp,
         defaults_path=defaults_path,
         prior_use=lambda: signs_of_use(paths),
     )
@@ -149,6 +151,12 @@ class ConfigStore(Actor):
     def get_main_config(self, msg: GetMainConfig) -> ConfigView:
         work = Working.of(self._live())
         return ConfigView(apply.main_view(work, self._system), work.etag(SYSTEM_KEYS))
+
+    @handles(GetTokenFileSetting)
+    def get_token_file_setting(self, msg: GetTokenFileSetting) -> str | None:
+        auth = self._live().config.get("auth")
+        named = auth.get("token_file") if isinstance(auth, dict) else None
+        return named if isinstance(named, str) and named else None
 
     @handles(GetSchedule)
     def get_schedule(self, msg: GetSchedule) -> ConfigView:

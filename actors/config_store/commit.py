@@ -32,8 +32,15 @@ class Snapshot:
     secrets_generation: int  # 0: no secrets file; LEGACY: unknown, rewrite at the next save
 
 
-def encode_config(snap: Snapshot) -> bytes:
-    marker = {"generation": snap.generation, "secrets_generation": snap.secrets_generation}
+def encode_config(snap: Snapshot, checked: str | None = None) -> bytes:
+    """config.json's bytes; ``checked``: the stamp of its system keys, when they passed the
+    schema check (``ConfigFiles.checked_stamp``)."""
+    marker: dict[str, Any] = {
+        "generation": snap.generation,
+        "secrets_generation": snap.secrets_generation,
+    }
+    if checked is not None:
+        marker["checked"] = checked
     return dumps({META: marker, **snap.config})
 
 
@@ -52,6 +59,10 @@ class PairFiles:
         self._syncer = syncer
         self._max_generation = 0
         self._live_trusted = True  # False after a commit failed half-way through its renames
+
+    def checked_stamp(self, config: dict[str, Any]) -> str | None:
+        """The stamp written with ``config`` (see ``loading.ConfigFiles``); here none."""
+        return None
 
     @property
     def max_generation(self) -> int:
@@ -92,7 +103,11 @@ class PairFiles:
                 old_secrets = None
                 if current.secrets_generation != 0:
                     old_secrets = encode_secrets(current.secrets, current.secrets_generation)
-                created = self.backups.write(backup_id, encode_config(current), old_secrets)
+                created = self.backups.write(
+                    backup_id,
+                    encode_config(current, self.checked_stamp(current.config)),
+                    old_secrets,
+                )
             if write_secrets:
                 data = encode_secrets(secrets, secrets_gen)
                 temps.append(
@@ -100,7 +115,12 @@ class PairFiles:
                 )
             temps.append(
                 (
-                    write_temp(self.config_path, encode_config(snap), 0o644, self._syncer),
+                    write_temp(
+                        self.config_path,
+                        encode_config(snap, self.checked_stamp(config)),
+                        0o644,
+                        self._syncer,
+                    ),
                     self.config_path,
                 )
             )

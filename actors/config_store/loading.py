@@ -39,6 +39,9 @@ BACKUP_FILE = re.compile(r"^\d{1,20}-\d{1,12}(\.secrets)?\.json$")
 
 # Validates the system keys of a config (``SystemSchemas.main_errors``): [] when they are fine.
 SystemCheck = Callable[[dict[str, Any]], list[dict[str, str]]]
+# Names system keys with the schemas they are checked against (``SystemSchemas.stamp``).
+SystemStamp = Callable[[dict[str, Any]], str]
+MAX_VERIFIED = 32  # stamps remembered as checked in this process
 # Signs outside config/ that the device was used before (``lost.signs_of_use``).
 PriorUse = Callable[[], list[str]]
 
@@ -63,6 +66,10 @@ def _parse_object(raw: bytes, name: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise Corrupt(f"{name} is not a JSON object")
     return doc
+
+
+def system_keys(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: doc[k] for k in sorted(RESERVED_CONFIG_KEYS) if k in doc}
 
 
 def _unreadable(path: Path, exc: OSError | Corrupt) -> str:
@@ -90,9 +97,12 @@ class ConfigFiles(PairFiles):
         check_system: SystemCheck,
         defaults_path: Path,
         prior_use: PriorUse = list,
+        stamp_system: SystemStamp | None = None,
     ) -> None:
         super().__init__(folder, syncer=syncer)
         self._check_system = check_system
+        self._stamp_system = stamp_system
+        self._verified: set[str] = set()  # stamps whose system keys passed the check
         self._defaults_path = defaults_path
         self._prior_use = prior_use
         self.reasons: list[HealthReason] = []  # kept across actor restarts: the files outlive them
@@ -107,14 +117,35 @@ class ConfigFiles(PairFiles):
         else:
             generation = _generation(meta, "generation", name)
             secrets_generation = _generation(meta, "secrets_generation", name)
-        errors = self._check_system({k: doc[k] for k in sorted(RESERVED_CONFIG_KEYS) if k in doc})
-        if errors:
-            first = errors[0]
-            raise Corrupt(
-                f"{name} is not a valid configuration ({first['path']}: {first['message']})"
-            )
+        system = system_keys(doc)
+        stamp = meta.get("checked") if isinstance(meta, dict) else None
+        if stamp is None or self._stamp_system is None or stamp != self._stamp_system(system):
+            errors = self._check_system(system)
+            if errors:
+                first = errors[0]
+                raise Corrupt(
+                    f"{name} is not a valid configuration ({first['path']}: {first['message']})"
+                )
+        elif len(self._verified) < MAX_VERIFIED:  # the stamp matches: checked when written
+            self._verified.add(stamp)
         self._max_generation = max(self._max_generation, generation, secrets_generation)
         return doc, generation, secrets_generation
+
+    def checked_stamp(self, config: dict[str, Any]) -> str | None:
+        """The stamp of ``config``'s system keys if they pass the check (run unless this
+        process saw them pass), else None: config.json carries it, so the next load of
+        unchanged keys against unchanged schemas needs no validator."""
+        if self._stamp_system is None:
+            return None
+        system = system_keys(config)
+        stamp = self._stamp_system(system)
+        if stamp not in self._verified:
+            if self._check_system(system):
+                return None
+            if len(self._verified) >= MAX_VERIFIED:
+                self._verified.clear()
+            self._verified.add(stamp)
+        return stamp
 
     def _read_secrets(self, path: Path, name: str) -> tuple[dict, int | None]:
         doc = _parse_object(path.read_bytes(), name)
@@ -345,12 +376,17 @@ class ConfigFiles(PairFiles):
         else:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.secrets_path)
-        atomic_write(self.config_path, encode_config(snap), syncer=self._syncer)
+        atomic_write(
+            self.config_path,
+            encode_config(snap, self.checked_stamp(snap.config)),
+            syncer=self._syncer,
+        )
 
     def _install_defaults(self) -> Snapshot:
         defaults = _parse_object(self._defaults_path.read_bytes(), "default config")
         snap = Snapshot(defaults, {}, self._max_generation + 1, 0)
-        atomic_write(self.config_path, encode_config(snap), syncer=self._syncer)
+        stamp = self.checked_stamp(snap.config)
+        atomic_write(self.config_path, encode_config(snap, stamp), syncer=self._syncer)
         self._max_generation = snap.generation
         log.info("config_defaults_installed", generation=snap.generation)
         return snap

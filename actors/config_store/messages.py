@@ -29,6 +29,12 @@ class GetMainConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class GetTokenFileSetting:
+    """``auth.token_file`` as stored (a path, not a secret), or ``None``: no masking or
+    defaults, so that a start that only needs this asks for nothing heavier."""
+
+
+@dataclass(frozen=True, slots=True)
 class GetSchedule:
     """The display schedule merged with its defaults: ``ConfigView``."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -18,17 +19,40 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 SCHEDULE_KEYS = ("schedule", "dim_schedule")
 
 
-@dataclass(frozen=True, slots=True)
 class SystemSchemas:
-    main: Checker
-    schedule: Checker
+    """The shipped main and schedule schemas; their checkers are built on first use.
+
+    ``stamp`` names a set of system keys together with these exact schemas, so a config
+    that carries the stamp of its own system keys was checked against them before
+    (``loading.ConfigFiles``), and a start needs no validator for it.
+    """
+
+    def __init__(self, main_raw: bytes, schedule_raw: bytes) -> None:
+        self._main_doc = orjson.loads(main_raw)
+        self._schedule_doc = orjson.loads(schedule_raw)
+        self._digest = hashlib.sha256(b"%d:%b%b" % (len(main_raw), main_raw, schedule_raw)).digest()
 
     @classmethod
     def load(cls, folder: Path = SHIPPED_CONFIG_DIR / "schemas") -> SystemSchemas:
-        main = orjson.loads((folder / "main.schema.json").read_bytes())
-        schedule = orjson.loads((folder / "schedule.schema.json").read_bytes())
-        registry = registry_of(main, schedule)
-        return cls(main=Checker(main, registry), schedule=Checker(schedule, registry))
+        return cls(
+            (folder / "main.schema.json").read_bytes(),
+            (folder / "schedule.schema.json").read_bytes(),
+        )
+
+    @cached_property
+    def main(self) -> Checker:
+        registry = registry_of(self._main_doc, self._schedule_doc)
+        return Checker(self._main_doc, registry, trusted=True)
+
+    @cached_property
+    def schedule(self) -> Checker:
+        registry = registry_of(self._main_doc, self._schedule_doc)
+        return Checker(self._schedule_doc, registry, trusted=True)
+
+    def stamp(self, system: dict[str, Any]) -> str:
+        """A digest of ``system`` (the config's system keys) and of both schema files."""
+        keys = orjson.dumps(system, option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(self._digest + keys).hexdigest()[:32]
 
     def main_errors(self, system: dict[str, Any]) -> list[dict[str, str]]:
         errors = self.main.errors(system)
@@ -106,8 +130,8 @@ class PluginSchemas:
         if cached is not None and cached[0] == signature:
             return cached[1]
         raw = None if signature is None else self._read(plugin_id, path)
-        try:
-            checker = Checker(plugin_schema(raw))
+        try:  # the core properties alone are ours and valid: no schema check for them
+            checker = Checker(plugin_schema(raw), trusted=raw is None)
         except PlugvisorError as exc:
             raise self._broken(plugin_id, exc.details) from None
         self._cache[plugin_id] = (signature, checker)

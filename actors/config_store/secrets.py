@@ -7,18 +7,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from referencing import Registry
-from referencing.exceptions import Unresolvable
-from referencing.jsonschema import DRAFT7
-
 from actors.errors import ErrorCode, PlugvisorError
+
+from .refs import LazyResolver, follow
 
 MASK = "••••••••"  # 8 x U+2022, what every read path shows instead of a stored secret
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
 Leaf = Callable[[Any], Any]
-Resolver = Any  # a ``referencing`` resolver: follows ``$ref`` from where a schema sits
+Resolver = Any  # a ``LazyResolver`` (or where it led): follows ``$ref`` from where a schema sits
 MAX_SCHEMA_DEPTH = 64  # subschemas followed from one value (``$ref`` loops end here)
 
 
@@ -30,7 +28,7 @@ def local_resolver(schema: Any) -> Resolver | None:
     """A resolver for the ``$ref``s of ``schema`` into itself (its ``definitions``)."""
     if not isinstance(schema, dict):
         return None
-    return Registry().resolver_with_root(DRAFT7.create_resource(schema))
+    return LazyResolver(schema)
 
 
 def marks_secret(schema: Any, resolver: Resolver | None) -> bool:
@@ -103,11 +101,9 @@ def _scope(schemas: Scope) -> Scope:
         stack += [(sub, resolver, depth + 1) for sub in following]
         ref = schema.get("$ref")
         if isinstance(ref, str) and resolver is not None:
-            try:
-                resolved = resolver.lookup(ref)
-            except Unresolvable:  # validation refuses the schema; nothing to learn here
-                continue
-            stack.append((resolved.contents, resolved.resolver, depth + 1))
+            found = follow(resolver, ref)
+            if found is not None:  # else validation refuses the schema; nothing to learn here
+                stack.append((*found, depth + 1))
     return out
 
 

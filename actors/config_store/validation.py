@@ -5,18 +5,17 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from jsonschema import Draft7Validator, ValidationError
-from jsonschema.exceptions import SchemaError
-from referencing import Registry, Resource
-from referencing.exceptions import Unresolvable
-from referencing.jsonschema import DRAFT7
 
 from actors.errors import ErrorCode, PlugvisorError
 
+from .refs import LazyResolver, follow
 from .secrets import marks_secret
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 # LEDMatrix core properties: allowed in every plugin section whatever its schema says.
 CORE_PROPERTIES: dict[str, dict[str, Any]] = {
@@ -38,25 +37,42 @@ _TYPE_NAMES = {
 }
 
 
-class Checker:
-    """A compiled schema: lists every error by path, fills defaults (following ``$ref``)."""
+Registry = tuple[tuple[str, dict[str, Any]], ...]  # (``$id``, schema) pairs a ``$ref`` may name
 
-    def __init__(self, schema: dict[str, Any], registry: Registry | None = None) -> None:
-        try:
-            Draft7Validator.check_schema(schema)
-        except SchemaError as exc:
-            raise PlugvisorError(
-                ErrorCode.CONFIG_VALIDATION_FAILED,
-                "The configuration schema itself is not valid JSON Schema (draft 7)",
-                details=exc.message[:300],
-            ) from None
+
+class Checker:
+    """A schema: lists every error by path, fills defaults (following ``$ref``).
+
+    ``jsonschema`` is imported when the schema is checked (at construction, unless
+    ``trusted``: a schema this program ships or builds) or an instance is validated;
+    ``referencing`` when a ``$ref`` is followed. Filling defaults from a schema without
+    ``$ref`` loads neither.
+    """
+
+    def __init__(
+        self, schema: dict[str, Any], registry: Registry = (), *, trusted: bool = False
+    ) -> None:
+        if not trusted:
+            check_schema(schema)
         self.schema = schema
-        kwargs = {"registry": registry} if registry is not None else {}
-        self._validator = Draft7Validator(schema, **kwargs)
+        self._registry = registry
+        self._validator: Any = None
         # the schema itself is the root: its own "#/definitions/..." references resolve too
-        self.resolver = (registry or Registry()).resolver_with_root(DRAFT7.create_resource(schema))
+        self.resolver = LazyResolver(schema, registry)
 
     def errors(self, instance: Any) -> list[dict[str, str]]:
+        if self._validator is None:
+            from jsonschema import Draft7Validator
+
+            kwargs: dict[str, Any] = {}
+            if self._registry:
+                from referencing import Registry as Refs
+                from referencing import Resource
+
+                kwargs["registry"] = Refs().with_resources(
+                    (uri, Resource.from_contents(doc)) for uri, doc in self._registry
+                )
+            self._validator = Draft7Validator(self.schema, **kwargs)
         return format_errors(self._validator.iter_errors(instance))
 
     def fill_defaults(self, value: Any, *, secrets: bool = False) -> Any:
@@ -66,6 +82,21 @@ class Checker:
         does: a placeholder default satisfies ``required``); a read never shows them.
         """
         return _fill(self.schema, value, self.resolver, secrets)
+
+
+def check_schema(schema: dict[str, Any]) -> None:
+    """Raise ``CONFIG_VALIDATION_FAILED`` unless ``schema`` is valid JSON Schema (draft 7)."""
+    from jsonschema import Draft7Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft7Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise PlugvisorError(
+            ErrorCode.CONFIG_VALIDATION_FAILED,
+            "The configuration schema itself is not valid JSON Schema (draft 7)",
+            details=exc.message[:300],
+        ) from None
 
 
 def plugin_schema(raw: dict[str, Any] | None) -> dict[str, Any]:
@@ -189,16 +220,13 @@ def _resolve(schema: Any, resolver: Any) -> tuple[Any, Any]:
     """Follow ``$ref`` (keeping sibling keys such as ``default``) for filling defaults."""
     if not isinstance(schema, dict) or "$ref" not in schema:
         return schema, resolver
-    try:
-        resolved = resolver.lookup(schema["$ref"])
-    except Unresolvable:
+    found = follow(resolver, schema["$ref"])
+    if found is None:
         return schema, resolver
+    target, there = found
     siblings = {k: v for k, v in schema.items() if k != "$ref"}
-    target = resolved.contents
-    return ({**target, **siblings} if isinstance(target, dict) else target), resolved.resolver
+    return ({**target, **siblings} if isinstance(target, dict) else target), there
 
 
 def registry_of(*schemas: dict[str, Any]) -> Registry:
-    return Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema)) for schema in schemas
-    )
+    return tuple((schema["$id"], schema) for schema in schemas)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tarfile
 import threading
-import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,6 +128,9 @@ def _write_member(
 
 @contextmanager
 def _corrupt_as_refusal(kind: str) -> Iterator[None]:
+    import tarfile  # here and below: loaded by the first archive, not at start
+    import zipfile
+
     try:
         yield
     except (
@@ -148,6 +149,8 @@ def _corrupt_as_refusal(kind: str) -> Iterator[None]:
 
 
 def _extract_zip(archive: Path, dest: Path, budget: _Budget) -> None:
+    import zipfile
+
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         if len(infos) > budget.limits.max_files:
@@ -175,6 +178,8 @@ def _extract_zip(archive: Path, dest: Path, budget: _Budget) -> None:
 
 
 def _extract_tar(archive: Path, dest: Path, budget: _Budget) -> None:
+    import tarfile
+
     with tarfile.open(archive, mode="r:gz") as tf:
         for member in tf:
             check(budget.cancel)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import aiofiles
 import aiohttp
 import structlog
 
@@ -176,6 +175,8 @@ async def download_file(
     on_progress: OnProgress | None = None,
 ) -> None:
     """Stream a 200 answer into ``dest`` (replaced on each attempt), never past ``max_bytes``."""
+
+    import aiofiles  # loaded by the first download, not at start
 
     async def once() -> None:
         async with aiofiles.open(dest, "wb") as out:

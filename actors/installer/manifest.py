@@ -6,8 +6,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
-from jsonschema import Draft7Validator
-from jsonschema.exceptions import SchemaError
 
 from actors.errors import ErrorCode, PlugvisorError
 from actors.installer.compat import check_compatibility
@@ -129,6 +127,9 @@ def verify_plugin_tree(root: Path, core_version: str) -> dict[str, Any]:
         schema = read_json_file(schema_path, str(schema_name))
         if not isinstance(schema, dict):
             raise _fail(f"{schema_name} must hold a JSON object", file=str(schema_name))
+        from jsonschema import Draft7Validator  # loaded by the first install, not at start
+        from jsonschema.exceptions import SchemaError
+
         try:
             Draft7Validator.check_schema(schema)
         except SchemaError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import signal
 import sys
@@ -34,6 +33,8 @@ def _prctl() -> Callable[..., int] | None:
     """libc's ``prctl``, looked up in the parent (never between fork and exec); Linux only."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes  # loaded by the first child process, not at start
+
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):

@@ -169,7 +169,8 @@ class Reconciler(Actor):
                 user=msg.user,
             )
             ledger.reported = list(gathered.interrupted_ids)
-            await self._save_ledger()
+            if ledger.to_dict() != self._file.on_disk:  # a run that changes nothing writes nothing
+                await self._save_ledger()
         result = _result(outcomes, dry_run=msg.dry_run)
         summary = {
             "operation_id": operation_id,

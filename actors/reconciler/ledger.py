@@ -37,25 +37,32 @@ class LedgerFile:
         self.path = folder / LEDGER_FILE
         self._syncer = syncer
         self._damage = damage or Damage(folder.parent)
+        self.on_disk: dict[str, Any] | None = None  # what the file holds (None: no file)
 
     def load(self) -> Ledger:
         """The ledger on disk; a damaged one is set aside (reported) and an empty one used."""
+        self.on_disk = None
         why = unusable_file(self.path)
         if why is None:
             try:
-                return _parse(orjson.loads(self.path.read_bytes()))
+                ledger = _parse(orjson.loads(self.path.read_bytes()))
             except FileNotFoundError:
                 return Ledger()
             except OSError as exc:
                 why = f"cannot be read ({exc.strerror})"
             except (orjson.JSONDecodeError, ValueError) as exc:
                 why = f"is not a valid ledger ({exc})"
+            else:
+                self.on_disk = ledger.to_dict()
+                return ledger
         self._damage.set_aside(self.path, why=why, lost=LOST_WITH_LEDGER)
         return Ledger()
 
     def save(self, ledger: Ledger) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, dumps(ledger.to_dict()), syncer=self._syncer)
+        content = ledger.to_dict()
+        atomic_write(self.path, dumps(content), syncer=self._syncer)
+        self.on_disk = content
 
 
 def _parse(data: Any) -> Ledger:

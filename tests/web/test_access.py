@@ -288,3 +288,21 @@ def test_the_token_file_mode_survives_a_loose_umask(tmp_path: Path) -> None:
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+async def test_the_main_configs_token_file_is_used_once_reloaded(env: PluginEnv) -> None:
+    """``auth.token_file`` in the main config names the token file (no --token-file given)."""
+    named = env.root / "named-token"
+    token = "a-token-named-by-the-config-0123456789"
+    named.write_text(token + "\n")
+    named.chmod(0o600)
+    async with RunningApi(env.settings()) as api:
+        assert api.client is not None and api.system is not None
+        assert (await api.client.get(INSTALLED)).status == 200  # no token yet: loopback, open
+        response = await api.client.post(
+            "/api/v3/config/main", json={"auth": {"token_file": str(named)}}
+        )
+        assert response.status == 200, await response.text()
+        assert await api.system.access_keeper.ask(ReloadToken(), timeout=5) == "token"
+        assert (await api.client.get(INSTALLED)).status == 401
+        assert (await api.client.get(INSTALLED, headers=bearer(token))).status == 200

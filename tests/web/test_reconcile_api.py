@@ -367,6 +367,38 @@ async def test_it_runs_on_its_interval_and_finds_damage_without_a_request(
         assert history["data"][0]["details"]["trigger"] == "interval"
 
 
+async def test_quiet_interval_runs_write_no_file(tmp_path: Path) -> None:
+    """The ledger is written when it changes, never by a run that changed nothing."""
+    env = make_env(tmp_path)
+    settings = env.settings(reconcile_interval_s=0.1)
+    async with RunningApi(settings) as api:
+        await install(api, "clock")
+        seen: set[str] = set()
+
+        def quiet_runs(count: int):
+            async def seen_enough() -> bool:
+                _, health = await api.get(HEALTH)
+                last = health["data"]["last_reconcile"]
+                if last["trigger"] == "interval" and not last["inconsistencies_found"]:
+                    seen.add(last["operation_id"])
+                return len(seen) >= count
+
+            return seen_enough
+
+        async def install_recorded() -> bool:  # the history appends it after the answer
+            _, page = await api.get("/api/v3/plugins/operation/history?operation_type=install")
+            return bool(page["data"])
+
+        await wait_until(install_recorded, what="the install in the history")
+        await wait_until(quiet_runs(1), what="a quiet interval run", interval=0.05)
+        ledger = settings.data_dir / "reconcile" / "ledger.json"
+        history = sorted((settings.data_dir / "history").iterdir())
+        before = [(p, p.stat().st_ino, p.stat().st_mtime_ns) for p in [ledger, *history]]
+        await wait_until(quiet_runs(4), what="three more quiet interval runs", interval=0.05)
+        after = [(p, p.stat().st_ino, p.stat().st_mtime_ns) for p in [ledger, *history]]
+        assert after == before
+
+
 async def test_a_damaged_ledger_is_set_aside_and_said(tmp_path: Path) -> None:
     env = make_env(tmp_path)
     settings = settings_of(env)

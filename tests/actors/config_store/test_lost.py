@@ -12,7 +12,7 @@ import pytest
 
 from actors.config_store.actor import DEFAULT_CONFIG, open_files
 from actors.config_store.commit import encode_secrets
-from actors.config_store.loading import Loaded
+from actors.config_store.loading import Loaded, system_keys
 from actors.config_store.lost import INSTALL_RECORD
 from actors.config_store.schemas import SystemSchemas
 from actors.health_reasons import GetHealthReasons
@@ -120,7 +120,11 @@ def test_the_orphaned_secrets_are_set_aside_never_paired_with_defaults(tmp_path:
     assert (loaded.snapshot.secrets, loaded.snapshot.secrets_generation) == ({}, 0)
     on_disk = read_json(paths.config_dir / "config.json")
     assert on_disk == {
-        "_plugvisor": {"generation": loaded.snapshot.generation, "secrets_generation": 0},
+        "_plugvisor": {
+            "generation": loaded.snapshot.generation,
+            "secrets_generation": 0,
+            "checked": SystemSchemas.load().stamp(system_keys(DEFAULTS)),
+        },
         **DEFAULTS,
     }
     [reason] = loaded.reasons

@@ -12,7 +12,7 @@ import pytest
 
 from actors.config_store.actor import DEFAULT_CONFIG, open_files
 from actors.config_store.commit import Snapshot, encode_secrets
-from actors.config_store.loading import ConfigFiles
+from actors.config_store.loading import ConfigFiles, system_keys
 from actors.config_store.schemas import SystemSchemas
 from actors.errors import ErrorCode, PlugvisorError
 from actors.fsio import Syncer
@@ -22,6 +22,7 @@ from .helpers import read_json
 
 SYSTEM = SystemSchemas.load()
 DEFAULTS = read_json(DEFAULT_CONFIG)
+CHECKED = SYSTEM.stamp(system_keys(DEFAULTS))  # the defaults' system keys, checked
 
 
 class FullDisk(Syncer):
@@ -58,7 +59,8 @@ def test_first_start_writes_the_shipped_defaults(paths: DataPaths) -> None:
     assert loaded.reasons == []
     assert loaded.snapshot == Snapshot(DEFAULTS, {}, 1, 0)
     on_disk = read_json(paths.config_dir / "config.json")
-    assert on_disk == {"_plugvisor": {"generation": 1, "secrets_generation": 0}, **DEFAULTS}
+    marker = {"generation": 1, "secrets_generation": 0, "checked": CHECKED}
+    assert on_disk == {"_plugvisor": marker, **DEFAULTS}
     assert mode(paths.config_dir / "config.json") == 0o644
     assert not (paths.config_dir / "config_secrets.json").exists()
 
@@ -83,6 +85,7 @@ def test_commit_is_durable_with_modes_and_matching_generations(paths: DataPaths)
     assert read_json(paths.config_dir / "config.json")["_plugvisor"] == {
         "generation": 2,
         "secrets_generation": 2,
+        "checked": CHECKED,
     }
     assert mode(paths.config_dir / "config.json") == 0o644
     assert mode(paths.config_dir / "config_secrets.json") == 0o600
