@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 import structlog
+from aiohttp import WSMsgType
 
 from actors.events import Event
 
@@ -60,10 +61,15 @@ class FeedHub:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            framed, frame = 0, b""
             while self._pending:
                 session, event = self._pending.popleft()
                 try:
-                    await session.deliver(event)
+                    if not session.take_direct(event):
+                        continue
+                    if event.seq != framed:  # each event's frame looked up once, not per socket
+                        framed, frame = event.seq, self.wire.frame(event)
+                    await session.ws.send_frame(frame, WSMsgType.TEXT)
                 except ConnectionError:
                     pass  # the client went away; its reader ends the session
                 except Exception:  # one session's fault must not stop the feed for the others

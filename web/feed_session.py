@@ -110,6 +110,7 @@ class FeedSession:
         self._busy = False  # the writer task is writing
         self._at_hub = 0  # events handed to the hub and not yet delivered
         self._snapshotting = False
+        self._low_water: int | None = None  # the transport's: at or below it, never paused
         self._resyncs: deque[float] = deque()
         self.high_water = 0  # the most events ever waiting for this subscriber (tests, benchmarks)
         self.sent_directly = 0  # events the hub wrote, not this session's writer (tests)
@@ -132,7 +133,8 @@ class FeedSession:
             self._overflowed = True
             self._wake.set()
             return
-        self.high_water = max(self.high_water, waiting + 1)
+        if waiting >= self.high_water:
+            self.high_water = waiting + 1
         if not self._snapshotting and (
             self._at_hub or (self._live and not self._busy and not self._events)
         ):
@@ -146,9 +148,10 @@ class FeedSession:
         self._events.append(event)
         self._wake.set()
 
-    async def deliver(self, event: Event) -> None:
-        """The hub's turn for ``event``: written at once when this session is caught up and its
-        socket takes the frame without waiting, else queued for this session's own writer."""
+    def take_direct(self, event: Event) -> bool:
+        """The hub's turn for ``event``: true when this session is caught up and its socket
+        takes the frame without waiting (the hub then writes it at once); otherwise the event
+        is queued for this session's own writer, or dropped when a snapshot covers it."""
         self._at_hub -= 1
         if (
             self._unsubscribe is None
@@ -156,22 +159,20 @@ class FeedSession:
             or self._snapshotting
             or event.seq <= self._last_seq
         ):
-            return  # stopped, being resynchronised, or covered by a snapshot
-        direct = (
+            return False  # stopped, being resynchronised, or covered by a snapshot
+        if (
             self._live
             and not self._busy
             and not self._events
             and not self._control
             and event.seq == self._last_seq + 1
-            and not self.ws.closed
             and self._can_write_now()
-        )
-        if not direct:
-            self._queue(event)
-            return
-        self._last_seq = event.seq
-        self.sent_directly += 1
-        await self.ws.send_frame(self._hub.wire.frame(event), WSMsgType.TEXT)
+        ):
+            self._last_seq = event.seq
+            self.sent_directly += 1
+            return True
+        self._queue(event)
+        return False
 
     # -- the client side ---------------------------------------------------------------
 
@@ -322,5 +323,6 @@ class FeedSession:
         transport = self._transport
         if not isinstance(transport, asyncio.WriteTransport) or transport.is_closing():
             return False
-        low, _high = transport.get_write_buffer_limits()
-        return transport.get_write_buffer_size() <= low
+        if self._low_water is None:
+            self._low_water = transport.get_write_buffer_limits()[0]
+        return transport.get_write_buffer_size() <= self._low_water
