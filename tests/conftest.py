@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from actors.reconciler import GetLastReconcile
 from actors.system import Settings, System, build_system
+from tests.actors.installer.installer_helpers import SilentServer
 from tests.polling import wait_until
 from web.app import create_app
 
@@ -26,6 +28,30 @@ async def start_reconciled(system: System) -> None:
         what="the reconciliation at start",
         timeout=30.0,
     )
+
+
+@pytest.fixture
+async def silent() -> AsyncIterator[SilentServer]:
+    """A TCP server that accepts and never answers: a hung git clone or download."""
+    server = SilentServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def listener(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
+    """A real sd_notify socket: (the bound datagram socket, its path for NOTIFY_SOCKET)."""
+    path = tmp_path / "notify.sock"
+    if len(str(path)) > 100:  # AF_UNIX paths are short
+        pytest.skip("tmp_path too long for an AF_UNIX socket")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    try:
+        yield sock, str(path)
+    finally:
+        sock.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -23,14 +22,6 @@ from tests.supervisor_process import free_port, plugvisor_command, start_serving
 from tests.web.plugin_env import PluginEnv, make_env
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-async def silent() -> AsyncIterator[SilentServer]:
-    server = SilentServer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def parent_of(pid: int) -> int | None:

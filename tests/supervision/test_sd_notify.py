@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,6 @@ from supervision_testkit import worker
 
 from supervision import ChildSpec
 from supervision.systemd import Notifier
-
-
-@pytest.fixture
-def listener(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
-    path = tmp_path / "notify.sock"
-    if len(str(path)) > 100:  # AF_UNIX paths are short
-        pytest.skip("tmp_path too long for an AF_UNIX socket")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.setblocking(False)
-    try:
-        yield sock, str(path)
-    finally:
-        sock.close()
 
 
 async def receive(sock: socket.socket, timeout: float = 10.0) -> str:

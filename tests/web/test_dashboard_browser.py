@@ -43,14 +43,6 @@ WAIT_MS = 20_000
 
 
 @pytest.fixture
-async def silent() -> AsyncIterator[SilentServer]:
-    server = SilentServer()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 def env(tmp_path: Path, silent: SilentServer) -> PluginEnv:
     require_browser()
     env = make_env(tmp_path)

@@ -3,12 +3,9 @@ supervisor's health and clears once the queue drains; plugin health events reach
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from actors.health.checks import HealthSettings
 from tests.actors.installer.installer_helpers import SilentServer, registry_entry
@@ -16,14 +13,6 @@ from tests.polling import wait_until
 from tests.web.plugin_env import RunningApi, make_env
 
 FAST = HealthSettings(check_interval_s=0.05)
-
-
-@pytest.fixture
-async def silent() -> AsyncIterator[SilentServer]:
-    server = SilentServer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def codes(api: RunningApi) -> tuple[int, str, list[str], dict[str, Any]]:

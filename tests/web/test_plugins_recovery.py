@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -20,14 +19,6 @@ from tests.polling import wait_until
 from tests.supervisor_process import free_port, plugvisor_command, start_serving
 from tests.web.payloads import A_TIME, error, operation_stamped
 from tests.web.plugin_env import PluginEnv, RunningApi, make_env
-
-
-@pytest.fixture
-async def silent() -> AsyncIterator[SilentServer]:
-    server = SilentServer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

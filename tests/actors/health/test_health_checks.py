@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -187,20 +187,6 @@ async def test_a_check_that_cannot_run_does_not_crash_the_health_actor(tmp_path:
         await wait_until(lambda: reporter.asked >= asked + 5, what="five more checks")
         [health] = [stat for stat in root.stats() if stat.name == "root/health"]
         assert (health.status, health.restarts) == ("running", 0)
-
-
-@pytest.fixture
-def listener(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
-    path = tmp_path / "notify.sock"
-    if len(str(path)) > 100:  # AF_UNIX paths are short
-        pytest.skip("tmp_path too long for an AF_UNIX socket")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.setblocking(False)
-    try:
-        yield sock, str(path)
-    finally:
-        sock.close()
 
 
 def pending(sock: socket.socket) -> list[str]:
