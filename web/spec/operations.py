@@ -66,6 +66,24 @@ QUEUED = (
 )
 NOT_MODIFIED = Answer(304, "If-None-Match named the current ETag: no body", None)
 
+
+def queued(
+    path: str, name: str, summary: str, body: Body | Upload, errors: tuple[int, ...]
+) -> Route:
+    """A plugin operation that goes through the queue: 202 or, with ?wait=true, 200."""
+    return Route(
+        "POST",
+        path,
+        name,
+        "plugins",
+        f"{summary} (queued)",
+        QUEUED,
+        body=body,
+        query=(rq.WAIT,),
+        errors=errors,
+    )
+
+
 _OPERATION_RECORD = ref("Operation")
 _CONFIG_VIEW = {"type": "object", "description": "Secrets masked as '••••••••'"}
 
@@ -122,60 +140,40 @@ ROUTES: tuple[Route, ...] = (
         ),
     ),
     # --- plugins
-    Route(
-        "POST",
+    queued(
         "/api/v3/plugins/install",
         "install",
-        "plugins",
-        "Install a plugin from the registry (queued)",
-        QUEUED,
-        body=rq.INSTALL,
-        query=(rq.WAIT,),
-        errors=(404, 409, 502, 507),
+        "Install a plugin from the registry",
+        rq.INSTALL,
+        (404, 409, 502, 507),
     ),
-    Route(
-        "POST",
+    queued(
         "/api/v3/plugins/install-from-url",
         "install_from_url",
-        "plugins",
-        "Install a plugin from a git or archive URL (queued)",
-        QUEUED,
-        body=rq.INSTALL_FROM_URL,
-        query=(rq.WAIT,),
-        errors=(409, 502, 507),
+        "Install a plugin from a git or archive URL",
+        rq.INSTALL_FROM_URL,
+        (409, 502, 507),
     ),
-    Route(
-        "POST",
+    queued(
         "/api/v3/plugins/install-archive",
         "install_archive",
-        "plugins",
-        "Install a plugin from an uploaded archive (queued)",
-        QUEUED,
-        body=rq.ARCHIVE,
-        query=(rq.WAIT,),
-        errors=(409, 507),
+        "Install a plugin from an uploaded archive",
+        rq.ARCHIVE,
+        (409, 507),
     ),
-    Route(
-        "POST",
+    queued(
         "/api/v3/plugins/update",
         "update",
-        "plugins",
-        "Update an installed plugin (queued)",
-        QUEUED,
-        body=rq.UPDATE,
-        query=(rq.WAIT,),
-        errors=(404, 409, 502, 507),
+        "Update an installed plugin",
+        rq.UPDATE,
+        (404, 409, 502, 507),
     ),
-    Route(
-        "POST",
+    queued(
         "/api/v3/plugins/uninstall",
         "uninstall",
-        "plugins",
-        "Uninstall a plugin (queued)",
-        QUEUED,
-        body=rq.UNINSTALL,
-        query=(rq.WAIT,),
-        errors=(404, 409, 507),
+        "Uninstall a plugin",
+        rq.UNINSTALL,
+        (404, 409, 507),
     ),
     Route(
         "POST",
