@@ -92,10 +92,10 @@ class FeedSession:
         snapshot_source: SnapshotSource,
         options: FeedOptions,
         transport: asyncio.BaseTransport | None,
-        hub: FeedHub | None = None,
+        hub: FeedHub,
     ) -> None:
         self.ws = ws
-        self._hub = hub or FeedHub()
+        self._hub = hub
         self._transport = transport
         self._bus = bus
         self._snapshot_source = snapshot_source
@@ -129,9 +129,7 @@ class FeedSession:
         # into it; what the hub still holds from before is already reflected in it.
         waiting = len(self._events) + (0 if self._snapshotting else self._at_hub)
         if waiting >= self._options.queue_size:
-            self._events.clear()  # too far behind: resynchronise with a snapshot
-            self._overflowed = True
-            self._wake.set()
+            self._fall_behind()
             return
         if waiting >= self.high_water:
             self.high_water = waiting + 1
@@ -179,10 +177,15 @@ class FeedSession:
     def reply(self, message: dict[str, Any]) -> None:
         """Queue a pong or an error; a client that never reads its replies is stalled."""
         if len(self._control) >= self._options.control_limit:
-            self._overflowed = True  # treated like a full event queue: resync, then 1013
-            self._events.clear()
-        else:
-            self._control.append(message)
+            self._fall_behind()  # treated like a full event queue: resync, then 1013
+            return
+        self._control.append(message)
+        self._wake.set()
+
+    def _fall_behind(self) -> None:
+        """Too far behind: drop what waits and let the writer resynchronise with a snapshot."""
+        self._events.clear()
+        self._overflowed = True
         self._wake.set()
 
     async def run(self, since: int | None) -> None:
